@@ -6,9 +6,17 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod codec;
+pub mod event;
 pub mod hash;
+pub mod keys;
 pub mod note;
+pub mod record;
+pub mod rules;
+pub mod serde_bytes;
 pub mod tlog;
 pub mod tlog_proof;
+pub mod types;
+pub mod uscc;
 
 pub use hash::Hash;

@@ -50,7 +50,9 @@ pub enum CodecError {
 pub fn encode<T: Encode>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = vec![FORMAT_VERSION];
     let body = bincode::encode_to_vec(value, CONFIG).map_err(|e| match e {
-        EncodeError::UnexpectedEnd => CodecError::TooLarge { size: MAX_RECORD_SIZE + 1 },
+        EncodeError::UnexpectedEnd => CodecError::TooLarge {
+            size: MAX_RECORD_SIZE + 1,
+        },
         other => CodecError::Malformed(other.to_string()),
     })?;
     out.extend_from_slice(&body);
@@ -69,10 +71,12 @@ pub fn decode<T: Encode + Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
     if bytes.len() > MAX_RECORD_SIZE {
         return Err(CodecError::TooLarge { size: bytes.len() });
     }
-    let (value, used): (T, usize) =
-        bincode::decode_from_slice(body, CONFIG).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, used): (T, usize) = bincode::decode_from_slice(body, CONFIG)
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != body.len() {
-        return Err(CodecError::TrailingBytes { trailing: body.len() - used });
+        return Err(CodecError::TrailingBytes {
+            trailing: body.len() - used,
+        });
     }
     if encode(&value)? != bytes {
         return Err(CodecError::NonCanonical);

@@ -111,7 +111,9 @@ pub enum ExemptionGround {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum MediationOutcome {
     /// A settlement; when every party has submitted the same settlement it acts as an amendment.
-    Settled { milestones: Vec<Milestone> },
+    Settled {
+        milestones: Vec<Milestone>,
+    },
     Failed,
 }
 

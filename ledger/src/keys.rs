@@ -68,7 +68,9 @@
 //! chunks of at most [`BATCH_CHUNK`] signatures. That checks
 //! `Σ zᵢ·([Sᵢ]B − Rᵢ − [kᵢ]Aᵢ) = 0` for 128-bit coefficients `zᵢ` derived by
 //! hashing the whole chunk, with canonical `Sᵢ` and with `Rᵢ` decoded leniently
-//! (non-canonical encodings accepted). Write `Dᵢ = [Sᵢ]B − Rᵢ − [kᵢ]Aᵢ`: strict
+//! (non-canonical encodings accepted). Note that this equation is not
+//! multiplied by the cofactor 8: it is a randomized form of the cofactorless
+//! equation, not the cofactored one. Write `Dᵢ = [Sᵢ]B − Rᵢ − [kᵢ]Aᵢ`: strict
 //! verification accepts exactly when `Dᵢ = 0`. The two disagree only when some
 //! `Dᵢ` is a non-zero point of the 8-torsion subgroup: its term `zᵢ·Dᵢ`
 //! vanishes whenever `zᵢ` is a multiple of the order of `Dᵢ`, which happens for
@@ -87,9 +89,18 @@
 //! `Dᵢ = 0` for every item (up to the 2⁻¹²⁸ soundness of the random
 //! combination), i.e. the batch result equals the strict result. A chunk
 //! that fails as a batch is re-verified item by item with `verify_strict`, so
-//! every item gets its own strict verdict. The torsion check is one scalar
-//! multiplication per item, which eats much of the batch speed-up; exactness
-//! matters more to us than speed.
+//! every item gets its own strict verdict.
+//!
+//! The price: the torsion check is a constant-time scalar multiplication per
+//! item. Measured on our 2-core machine (release build, 1000 valid
+//! signatures): `verify_strict` ≈ 37 µs per signature, `verify_batch` alone
+//! ≈ 12 µs, decoding `R` plus the canonical and small-order checks ≈ 8 µs,
+//! the torsion check ≈ 32 µs. So exactness costs the whole batch speed-up.
+//! No cheaper exact check exists: cofactorless verification is not
+//! batch-compatible, because a random linear combination cannot detect a
+//! torsion term (the torsion group has only 8 elements); only the cofactored
+//! equation batches consistently. We choose agreement with
+//! `verify_strict` over speed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -400,10 +411,16 @@ fn r_is_strict(sig: &[u8; 64]) -> bool {
 /// Verifies one chunk of at most [`BATCH_CHUNK`] items; see the module doc.
 fn verify_chunk(items: &[(&VerifierKey, &[u8], &[u8; 64])]) -> Vec<Result<(), KeyError>> {
     let msgs: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
-    let sigs: Vec<Signature> = items.iter().map(|(_, _, s)| Signature::from_bytes(s)).collect();
+    let sigs: Vec<Signature> = items
+        .iter()
+        .map(|(_, _, s)| Signature::from_bytes(s))
+        .collect();
     let keys: Vec<VerifyingKey> = items.iter().map(|(k, _, _)| k.key).collect();
     if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_err() {
-        return items.iter().map(|(k, m, s)| k.verify_strict(m, s)).collect();
+        return items
+            .iter()
+            .map(|(k, m, s)| k.verify_strict(m, s))
+            .collect();
     }
     items
         .iter()
@@ -421,7 +438,9 @@ fn verify_chunk(items: &[(&VerifierKey, &[u8], &[u8; 64])]) -> Vec<Result<(), Ke
 /// item in the same order, each equal to what
 /// [`VerifierKey::verify_strict`] would return (see the module doc).
 #[must_use]
-pub fn verify_batch_strict(items: &[(&VerifierKey, &[u8], &[u8; 64])]) -> Vec<Result<(), KeyError>> {
+pub fn verify_batch_strict(
+    items: &[(&VerifierKey, &[u8], &[u8; 64])],
+) -> Vec<Result<(), KeyError>> {
     items.chunks(BATCH_CHUNK).flat_map(verify_chunk).collect()
 }
 
@@ -617,7 +636,10 @@ fn sync_dir(dir: &Path) -> Result<(), KeyError> {
             path: dir.to_path_buf(),
             source,
         };
-        std::fs::File::open(dir).map_err(io)?.sync_all().map_err(io)?;
+        std::fs::File::open(dir)
+            .map_err(io)?
+            .sync_all()
+            .map_err(io)?;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -684,7 +706,10 @@ mod tests {
         assert_eq!(key_id(k.name(), k.key().as_bytes()), 0xc74f20a3);
         let s = test_signer("example.com/k", 7);
         assert_eq!(s.id(), s.verifier_key().id());
-        assert_eq!(s.verifier_key().to_string().split('+').nth(1).unwrap(), format!("{:08x}", s.id()));
+        assert_eq!(
+            s.verifier_key().to_string().split('+').nth(1).unwrap(),
+            format!("{:08x}", s.id())
+        );
     }
 
     #[test]
@@ -717,9 +742,10 @@ mod tests {
         assert!(VerifierKey::new(name.clone(), &identity).is_err());
         // A real key plus a point of order 2 (y = -1): not torsion-free.
         let real = test_signer("x", 3).verifier_key();
-        let mixed = (real.key().to_edwards() + VerifyingKey::from_bytes(&order2()).unwrap().to_edwards())
-            .compress()
-            .to_bytes();
+        let mixed = (real.key().to_edwards()
+            + VerifyingKey::from_bytes(&order2()).unwrap().to_edwards())
+        .compress()
+        .to_bytes();
         let err = VerifierKey::new(name, &mixed).unwrap_err();
         assert!(err.to_string().contains("torsion"), "{err}");
     }
@@ -741,7 +767,10 @@ mod tests {
         let back = Signer::parse_skey(&fresh.to_skey()).unwrap();
         assert_eq!(back.verifier_key(), fresh.verifier_key());
         let wrong_id = PETER_SKEY.replace("c74f20a3", "c74f20a4");
-        assert!(matches!(Signer::parse_skey(&wrong_id), Err(KeyError::IdMismatch { .. })));
+        assert!(matches!(
+            Signer::parse_skey(&wrong_id),
+            Err(KeyError::IdMismatch { .. })
+        ));
         assert!(Signer::parse_skey(&PETER_SKEY["PRIVATE+".len()..]).is_err());
     }
 
@@ -752,7 +781,10 @@ mod tests {
         let sig = s.sign(b"hello\n");
         v.verify_strict(b"hello\n", &sig).unwrap();
         let err = v.verify_strict(b"hellp\n", &sig).unwrap_err();
-        assert_eq!(err.to_string(), format!("invalid signature for key example.com/k+{:08x}", v.id()));
+        assert_eq!(
+            err.to_string(),
+            format!("invalid signature for key example.com/k+{:08x}", v.id())
+        );
     }
 
     #[cfg(unix)]
@@ -765,7 +797,10 @@ mod tests {
         s.write_file(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{}\n", s.to_skey()));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{}\n", s.to_skey())
+        );
         let back = Signer::read_file(&path).unwrap();
         assert_eq!(back.verifier_key(), s.verifier_key());
         assert!(matches!(s.write_file(&path), Err(KeyError::FileExists(_))));
@@ -782,7 +817,10 @@ mod tests {
         test_signer("example.com/log", 9).write_file(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = Signer::read_file(&path).unwrap_err();
-        assert!(matches!(err, KeyError::InsecurePermissions { mode: 0o644, .. }), "{err}");
+        assert!(
+            matches!(err, KeyError::InsecurePermissions { mode: 0o644, .. }),
+            "{err}"
+        );
         let msg = err.to_string();
         assert!(msg.contains("log.key") && msg.contains("0644"), "{msg}");
     }
@@ -791,16 +829,25 @@ mod tests {
     fn batch_one_bad_among_100() {
         let signers: Vec<Signer> = (0..100).map(|i| test_signer(&format!("k{i}"), i)).collect();
         let keys: Vec<VerifierKey> = signers.iter().map(Signer::verifier_key).collect();
-        let msgs: Vec<Vec<u8>> = (0..100).map(|i| format!("message {i}\n").into_bytes()).collect();
+        let msgs: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("message {i}\n").into_bytes())
+            .collect();
         let mut sigs: Vec<[u8; 64]> = signers.iter().zip(&msgs).map(|(s, m)| s.sign(m)).collect();
         sigs[37][10] ^= 1;
-        let items: Vec<_> = (0..100).map(|i| (&keys[i], msgs[i].as_slice(), &sigs[i])).collect();
+        let items: Vec<_> = (0..100)
+            .map(|i| (&keys[i], msgs[i].as_slice(), &sigs[i]))
+            .collect();
         let results = verify_batch_strict(&items);
         assert_eq!(results.len(), 100);
         for (i, r) in results.iter().enumerate() {
             assert_eq!(r.is_err(), i == 37, "item {i}: {r:?}");
         }
-        let good: Vec<_> = items.iter().enumerate().filter(|(i, _)| *i != 37).map(|(_, x)| *x).collect();
+        let good: Vec<_> = items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 37)
+            .map(|(_, x)| *x)
+            .collect();
         assert!(verify_batch_strict(&good).iter().all(Result::is_ok));
         assert!(verify_batch_strict(&[]).is_empty());
     }
@@ -814,28 +861,54 @@ mod tests {
         let v = s.verifier_key();
         let sig = torsioned_signature(&s, b"msg\n");
         assert!(v.verify_strict(b"msg\n", &sig).is_err());
+        let mut raw_batch_accepted = 0;
         for n in 1..=16 {
             let good = s.sign(b"other\n");
             let mut items = vec![(&v, &b"other\n"[..], &good); n];
             items.push((&v, &b"msg\n"[..], &sig));
+            let msgs: Vec<&[u8]> = items.iter().map(|x| x.1).collect();
+            let sigs: Vec<Signature> = items.iter().map(|x| Signature::from_bytes(x.2)).collect();
+            let keys = vec![*v.key(); items.len()];
+            if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+                raw_batch_accepted += 1;
+            }
             let results = verify_batch_strict(&items);
             assert!(results[n].is_err(), "batch of {n} accepted a torsioned R");
             assert!(results[..n].iter().all(Result::is_ok));
         }
+        // The order-2 torsion term vanishes for even z, so the plain batch
+        // equation accepts some of these batches: the R check is what
+        // rejects them.
+        assert!(
+            raw_batch_accepted > 0,
+            "test does not exercise the batch gap"
+        );
     }
 
-    /// Builds the torsioned-R signature described in the module doc using the
-    /// public ed25519-dalek and curve25519-dalek operations reachable here.
+    /// Builds the torsioned-R signature described in the module doc, using
+    /// only operations reachable through ed25519-dalek's public API.
     fn torsioned_signature(s: &Signer, msg: &[u8]) -> [u8; 64] {
         use sha2::{Digest as _, Sha512};
         let a_bytes = *s.verifier_key().key().as_bytes();
         let t = VerifyingKey::from_bytes(&order2()).unwrap().to_edwards();
-        // Nonce r: derive a key from a fixed seed and use its scalar as r.
+        // The nonce r is the secret scalar of another fixed key, so rB is
+        // that key's public point.
         let nonce = SigningKey::from_bytes(&[42u8; 32]);
-        let r_point = nonce.verifying_key().to_edwards() + t;
-        let r_bytes = r_point.compress().to_bytes();
-        let k = Sha512::new().chain_update(r_bytes).chain_update(a_bytes).chain_update(msg).finalize();
-        let k = scalar_from_wide(&k.into());
+        let r_bytes = (nonce.verifying_key().to_edwards() + t)
+            .compress()
+            .to_bytes();
+        let digest = Sha512::new()
+            .chain_update(r_bytes)
+            .chain_update(a_bytes)
+            .chain_update(msg)
+            .finalize();
+        // k = digest read as a little-endian integer, reduced mod l (Horner).
+        let like = nonce.to_scalar();
+        let radix = same_type(&like, 256);
+        let mut k = same_type(&like, 0);
+        for byte in digest.iter().rev() {
+            k = k * radix + same_type(&like, u64::from(*byte));
+        }
         let sig_s = nonce.to_scalar() + k * s.key.to_scalar();
         let mut out = [0u8; 64];
         out[..32].copy_from_slice(&r_bytes);
@@ -843,7 +916,8 @@ mod tests {
         out
     }
 
-    fn scalar_from_wide(b: &[u8; 64]) -> <SigningKey as HasScalar>::Scalar {
-        <SigningKey as HasScalar>::wide(b)
+    /// `v` converted to the type of `like` (which we cannot name here).
+    fn same_type<T: From<u64>>(_like: &T, v: u64) -> T {
+        T::from(v)
     }
 }

@@ -5,6 +5,7 @@
 //! Out of scope: networking and clocks (the node), command-line user interfaces.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod checkpoint;
 pub mod codec;
 pub mod event;
@@ -14,6 +15,8 @@ pub mod note;
 pub mod record;
 pub mod rules;
 pub mod serde_bytes;
+#[cfg(feature = "store")]
+pub mod store;
 pub mod tlog;
 pub mod tlog_proof;
 pub mod types;

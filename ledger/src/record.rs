@@ -19,7 +19,9 @@ pub const SUBMISSION_LABEL: &[u8] = b"lvyue/submission/v1\n";
 pub const SUBMISSION_ID_LABEL: &[u8] = b"lvyue/submission-id/v1\n";
 
 /// Names a registered key: the signed-note name and key id.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRef {
     pub name: SignerName,
@@ -71,7 +73,10 @@ impl Signed {
     /// The replay-protection id: SHA-256(SUBMISSION_ID_LABEL ‖ canonical(payload)).
     /// Two submissions with the same id are the same submission.
     pub fn submission_id(&self) -> Result<Hash, CodecError> {
-        Ok(labelled_hash(SUBMISSION_ID_LABEL, &codec::encode(&self.payload)?))
+        Ok(labelled_hash(
+            SUBMISSION_ID_LABEL,
+            &codec::encode(&self.payload)?,
+        ))
     }
 }
 

@@ -45,12 +45,17 @@ impl<'de> Deserialize<'de> for Fen {
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Fen, E> {
                 let v = i64::try_from(v).map_err(|_| {
-                    E::custom(format!("amount {v}: out of range (at most {} fen)", i64::MAX))
+                    E::custom(format!(
+                        "amount {v}: out of range (at most {} fen)",
+                        i64::MAX
+                    ))
                 })?;
                 Fen::new(v).map_err(E::custom)
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Fen, E> {
-                Err(E::custom(format!("amount {v}: must be an integer number of fen")))
+                Err(E::custom(format!(
+                    "amount {v}: must be an integer number of fen"
+                )))
             }
         }
         d.deserialize_any(V)
@@ -81,7 +86,9 @@ impl Date {
     /// From days since 1970-01-01.
     pub fn from_days(days: i32) -> Result<Date, String> {
         if !(MIN_DAY..=MAX_DAY).contains(&days) {
-            return Err(format!("date {days} days from 1970-01-01: outside 1900..=2199"));
+            return Err(format!(
+                "date {days} days from 1970-01-01: outside 1900..=2199"
+            ));
         }
         Ok(Date(days))
     }
@@ -98,7 +105,8 @@ impl Date {
             return Err(format!("date {s:?}: not in canonical YYYY-MM-DD form"));
         }
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch");
-        let days = i32::try_from((d - epoch).num_days()).map_err(|_| format!("date {s:?}: out of range"))?;
+        let days = i32::try_from((d - epoch).num_days())
+            .map_err(|_| format!("date {s:?}: out of range"))?;
         Date::from_days(days).map_err(|_| format!("date {s:?}: outside 1900..=2199"))
     }
     fn naive(self) -> chrono::NaiveDate {
@@ -242,18 +250,26 @@ checked_string!(
 /// A party to a contract or the subject of a record: an organisation by USCC,
 /// or a natural person by masked name and a keyed commitment of the ID number
 /// (never the ID number itself).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Subject {
     Org(Uscc),
-    Person { masked_name: MaskedName, commitment: crate::Hash },
+    Person {
+        masked_name: MaskedName,
+        commitment: crate::Hash,
+    },
 }
 
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Subject::Org(u) => write!(f, "{u}"),
-            Subject::Person { masked_name, commitment } => {
+            Subject::Person {
+                masked_name,
+                commitment,
+            } => {
                 write!(f, "{masked_name}#{}", &commitment.to_hex()[..16])
             }
         }
@@ -261,7 +277,9 @@ impl fmt::Display for Subject {
 }
 
 /// The role a registered key acts in (DESIGN.md, "Who uses it").
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The node itself: Genesis and Tick.
@@ -280,13 +298,17 @@ pub enum Role {
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string));
+        let s = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string));
         f.write_str(s.as_deref().unwrap_or("?"))
     }
 }
 
 /// The eight contract categories of the policy.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// 政府采购合同

@@ -18,7 +18,9 @@ use bincode::{Decode, Encode};
 use std::fmt;
 
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// A syntactically valid USCC.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,7 +34,11 @@ pub enum UsccError {
     #[error("uscc {code}: invalid character {ch:?} at position {pos}")]
     Character { code: String, ch: char, pos: usize },
     #[error("uscc {code}: check character is {found:?}, want {want:?}")]
-    Check { code: String, found: char, want: char },
+    Check {
+        code: String,
+        found: char,
+        want: char,
+    },
 }
 
 fn value_of(c: u8) -> Option<u32> {
@@ -46,7 +52,11 @@ impl Uscc {
         let want = code.expected_check();
         let found = code.0[17] as char;
         if found != want {
-            return Err(UsccError::Check { code: s.to_string(), found, want });
+            return Err(UsccError::Check {
+                code: s.to_string(),
+                found,
+                want,
+            });
         }
         Ok(code)
     }
@@ -55,12 +65,19 @@ impl Uscc {
     pub fn parse_legacy(s: &str) -> Result<Uscc, UsccError> {
         let len = s.chars().count();
         if len != 18 {
-            return Err(UsccError::Length { code: s.to_string(), len });
+            return Err(UsccError::Length {
+                code: s.to_string(),
+                len,
+            });
         }
         let mut out = [0u8; 18];
         for (i, ch) in s.chars().enumerate() {
             if !ch.is_ascii() || value_of(ch as u8).is_none() {
-                return Err(UsccError::Character { code: s.to_string(), ch, pos: i + 1 });
+                return Err(UsccError::Character {
+                    code: s.to_string(),
+                    ch,
+                    pos: i + 1,
+                });
             }
             out[i] = ch as u8;
         }
@@ -163,19 +180,28 @@ mod tests {
     #[test]
     fn bad_check_character_names_both() {
         let e = Uscc::parse("91350100M000100Y44").unwrap_err();
-        assert_eq!(e.to_string(), "uscc 91350100M000100Y44: check character is '4', want '3'");
+        assert_eq!(
+            e.to_string(),
+            "uscc 91350100M000100Y44: check character is '4', want '3'"
+        );
         assert!(Uscc::parse_legacy("91350100M000100Y44").is_ok());
     }
 
     #[test]
     fn bad_character_names_position() {
         let e = Uscc::parse("91350100M000100Y4I").unwrap_err();
-        assert_eq!(e.to_string(), "uscc 91350100M000100Y4I: invalid character 'I' at position 18");
+        assert_eq!(
+            e.to_string(),
+            "uscc 91350100M000100Y4I: invalid character 'I' at position 18"
+        );
     }
 
     #[test]
     fn wrong_length() {
-        assert!(matches!(Uscc::parse("9135"), Err(UsccError::Length { len: 4, .. })));
+        assert!(matches!(
+            Uscc::parse("9135"),
+            Err(UsccError::Length { len: 4, .. })
+        ));
     }
 
     #[test]

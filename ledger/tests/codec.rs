@@ -1,9 +1,9 @@
 //! Canonical encoding: round trips, strictness, JSON mapping.
 
+use lvyue_ledger::Hash;
 use lvyue_ledger::codec::{self, CodecError, MAX_RECORD_SIZE};
 use lvyue_ledger::event::Event;
 use lvyue_ledger::record::{Body, Entry, Payload, Signed};
-use lvyue_ledger::Hash;
 
 fn filing_json() -> serde_json::Value {
     serde_json::json!({
@@ -40,7 +40,8 @@ fn entry_with(event: Event) -> Entry {
         prev: Hash([9; 32]),
         body: Body::Submitted(Signed {
             payload: Payload {
-                signer: serde_json::from_value(serde_json::json!({"name": "office", "id": 1234})).unwrap(),
+                signer: serde_json::from_value(serde_json::json!({"name": "office", "id": 1234}))
+                    .unwrap(),
                 nonce: 42,
                 event,
             },
@@ -66,7 +67,10 @@ fn json_to_canonical_round_trip() {
 fn trailing_bytes_are_refused() {
     let mut bytes = entry_with(Event::Tick {}).encode().unwrap();
     bytes.push(0);
-    assert_eq!(Entry::decode(&bytes), Err(CodecError::TrailingBytes { trailing: 1 }));
+    assert_eq!(
+        Entry::decode(&bytes),
+        Err(CodecError::TrailingBytes { trailing: 1 })
+    );
 }
 
 #[test]
@@ -79,9 +83,14 @@ fn unknown_version_is_refused() {
 
 #[test]
 fn truncated_and_invalid_bodies_are_refused() {
-    let bytes = entry_with(serde_json::from_value(filing_json()).unwrap()).encode().unwrap();
+    let bytes = entry_with(serde_json::from_value(filing_json()).unwrap())
+        .encode()
+        .unwrap();
     for cut in [1, 10, bytes.len() / 2, bytes.len() - 1] {
-        assert!(matches!(Entry::decode(&bytes[..cut]), Err(CodecError::Malformed(_))), "cut {cut}");
+        assert!(
+            matches!(Entry::decode(&bytes[..cut]), Err(CodecError::Malformed(_))),
+            "cut {cut}"
+        );
     }
 }
 
@@ -152,7 +161,9 @@ fn oversized_records_are_refused() {
     let many: Vec<_> = parties.iter().cycle().take(1000).cloned().collect();
     v["contract"]["parties"] = serde_json::json!(many);
     let event: Event = serde_json::from_value(v).unwrap();
-    let Err(err) = entry_with(event).encode() else { panic!("oversized record encoded") };
+    let Err(err) = entry_with(event).encode() else {
+        panic!("oversized record encoded")
+    };
     assert!(matches!(err, CodecError::TooLarge { .. }), "{err}");
     assert!(err.to_string().contains(&MAX_RECORD_SIZE.to_string()));
 }

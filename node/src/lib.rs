@@ -1,1 +1,13 @@
+//! lvyue node: the sequencer (group commit onto the sled store), the HTTP
+//! API and the operator/client CLI logic.
+//!
+//! In scope: sequencing, durability, proofs, tiles, receipts.
+//! Out of scope here: the rules engine (in `lvyue-ledger`), verification of
+//! whole logs (in `lvyue-verifier`).
+#![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod clock;
+pub mod node;
+pub mod sequencer;
+pub mod server;

@@ -1,0 +1,441 @@
+//! The append-only sled store (feature `store`).
+//!
+//! One sled tree, `log`, holds everything, so one sled transaction makes a
+//! batch durable atomically. Keys (all integers big-endian):
+//!
+//! | key                         | value                                   |
+//! |-----------------------------|-----------------------------------------|
+//! | `e` ‖ index (u64)           | canonical entry bytes                   |
+//! | `h` ‖ stored hash index (u64) | 32-byte Merkle hash (tlog layout)     |
+//! | `s` ‖ submission id (32)    | index (u64) of the entry holding it     |
+//! | `k` ‖ key name ‖ `+` ‖ id   | canonical [`KeyState`]                  |
+//! | `m` ‖ name                  | node metadata (origin, public key)      |
+//! | `H`                         | canonical [`Head`]                      |
+//!
+//! A batch writes its entries, their hashes, index rows and the new head in
+//! one transaction that first checks the head is still the one the batch was
+//! built on (compare-and-swap: the head only moves forward), then flushes.
+//! Nothing is acknowledged before the flush returns. Reopening reads the head
+//! and checks that its last entry exists and that the stored hashes give its
+//! root: O(log n) reads, no replay.
+
+use crate::admission::KeyState;
+use crate::codec::{self, CodecError};
+use crate::hash::Hash;
+use crate::record::KeyRef;
+use crate::tlog::{self, HashReader, TlogError};
+use bincode::{Decode, Encode};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::collections::HashMap;
+use std::path::Path;
+
+const HEAD_KEY: &[u8] = b"H";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    #[error("head moved underneath the writer (expected size {expected}, found {found})")]
+    HeadMoved { expected: u64, found: u64 },
+    #[error("merkle: {0}")]
+    Tlog(#[from] TlogError),
+    #[error("encoding: {0}")]
+    Codec(#[from] CodecError),
+    #[error("signing the checkpoint failed: {0}")]
+    Sign(String),
+}
+
+/// The durable head of the log: its size, root, the leaf hash of its last
+/// entry (the `prev` of the next one), the node time of its last entry and
+/// the signed checkpoint for this size.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Default)]
+pub struct Head {
+    pub size: u64,
+    pub root: Hash,
+    pub last_leaf: Hash,
+    pub time_ms: i64,
+    pub checkpoint: Vec<u8>,
+}
+
+/// One atomic append: entries plus the index rows that go with them.
+#[derive(Default)]
+pub struct Batch {
+    entries: Vec<(Vec<u8>, Hash)>,
+    rows: Vec<(Vec<u8>, Vec<u8>)>,
+    time_ms: i64,
+}
+
+impl Batch {
+    /// Adds canonical entry bytes with their leaf hash and node time.
+    pub fn push_entry(&mut self, bytes: Vec<u8>, leaf: Hash, time_ms: i64) {
+        self.entries.push((bytes, leaf));
+        self.time_ms = self.time_ms.max(time_ms);
+    }
+    /// Records that submission `id` is entry `index`.
+    pub fn record_submission(&mut self, id: &Hash, index: u64) {
+        self.rows
+            .push((key(b's', &id.0), index.to_be_bytes().to_vec()));
+    }
+    /// Persists a key's new state.
+    pub fn put_key_state(&mut self, state: &KeyState, id: u32) -> Result<(), CodecError> {
+        let r = KeyRef {
+            name: state.registration.name.clone(),
+            id,
+        };
+        self.rows
+            .push((key(b'k', r.to_string().as_bytes()), codec::encode(state)?));
+        Ok(())
+    }
+    /// Sets a metadata value.
+    pub fn put_meta(&mut self, name: &str, value: Vec<u8>) {
+        self.rows.push((key(b'm', name.as_bytes()), value));
+    }
+    /// Number of entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// Whether the batch has no entries.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn index_key(prefix: u8, i: u64) -> [u8; 9] {
+    let mut k = [prefix; 9];
+    k[1..].copy_from_slice(&i.to_be_bytes());
+    k
+}
+
+/// The sled store. One writer at a time: sled locks the folder.
+pub struct Store {
+    db: sled::Db,
+    view: View,
+}
+
+/// A read-only view of the store at one head: cheap to clone (the sled
+/// tree is reference-counted), safe to use from any thread while the writer
+/// appends, and never shows entries beyond its head.
+#[derive(Clone)]
+pub struct View {
+    log: sled::Tree,
+    head: Head,
+}
+
+/// The result of an append: the new head and one inclusion proof per
+/// appended entry, against the new head.
+pub struct Appended {
+    pub first_index: u64,
+    pub proofs: Vec<Vec<Hash>>,
+}
+
+/// Store tuning.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// sled page cache, bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` and restores the durable head.
+    pub fn open(dir: &Path, config: &StoreConfig) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(config.cache_bytes)
+            .open()?;
+        let log = db.open_tree("log")?;
+        let head = match log.get(HEAD_KEY)? {
+            Some(v) => codec::decode(&v)?,
+            None => Head::default(),
+        };
+        let view = View { log, head };
+        view.check_head()?;
+        Ok(Store { db, view })
+    }
+
+    /// The view at the current durable head.
+    #[must_use]
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// The durable head.
+    #[must_use]
+    pub fn head(&self) -> &Head {
+        &self.view.head
+    }
+}
+
+impl View {
+    /// Checks that the head's last entry exists and that the stored hashes give its root.
+    fn check_head(&self) -> Result<(), StoreError> {
+        let n = self.head.size;
+        if n == 0 {
+            return Ok(());
+        }
+        let last = self.entry(n - 1)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("head size {n} but entry {} is missing", n - 1))
+        })?;
+        if crate::hash::leaf_hash(&last) != self.head.last_leaf {
+            return Err(StoreError::Corrupt(format!(
+                "entry {} does not hash to the head's last leaf",
+                n - 1
+            )));
+        }
+        let root = tlog::tree_hash(n, &self.reader())?;
+        if root != self.head.root {
+            return Err(StoreError::Corrupt(format!(
+                "stored hashes give root {root} for size {n}, head says {}",
+                self.head.root
+            )));
+        }
+        Ok(())
+    }
+
+    /// The head this view shows.
+    #[must_use]
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Canonical bytes of entry `i`, if it is below the head.
+    pub fn entry(&self, i: u64) -> Result<Option<sled::IVec>, StoreError> {
+        if i >= self.head.size {
+            return Ok(None);
+        }
+        Ok(self.log.get(index_key(b'e', i))?)
+    }
+
+    /// Entries `start..end` (clamped to the head), in order.
+    pub fn entries(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+        let end = end.min(self.head.size);
+        let start = start.min(end);
+        self.log
+            .range(index_key(b'e', start)..index_key(b'e', end))
+            .map(|r| {
+                let (k, v) = r?;
+                let i = u64::from_be_bytes(
+                    k[1..9]
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("bad entry key".into()))?,
+                );
+                Ok((i, v))
+            })
+    }
+
+    /// The entry index holding submission `id`, if it is in the log.
+    pub fn submission(&self, id: &Hash) -> Result<Option<u64>, StoreError> {
+        let Some(v) = self.log.get(key(b's', &id.0))? else {
+            return Ok(None);
+        };
+        let i = u64::from_be_bytes(
+            v.as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("bad submission row".into()))?,
+        );
+        Ok((i < self.head.size).then_some(i))
+    }
+
+    /// All persisted key states.
+    pub fn key_states(&self) -> Result<Vec<KeyState>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.log.scan_prefix(b"k") {
+            let (_, v) = r?;
+            let state: KeyState = codec::decode(&v)?;
+            if state.registered_at < self.head.size {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A metadata value.
+    pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.log.get(key(b'm', name.as_bytes()))?)
+    }
+
+    /// Reads a raw stored hash (for integrity checks).
+    pub fn stored_hash(&self, i: u64) -> Result<Option<Hash>, StoreError> {
+        self.reader().read_one(i)
+    }
+
+    /// Hash reader over the durable tree.
+    #[must_use]
+    pub fn reader(&self) -> StoreReader<'_> {
+        StoreReader {
+            log: &self.log,
+            limit: tlog::stored_hash_count(self.head.size),
+            pending: None,
+        }
+    }
+}
+
+impl Store {
+    /// Appends `batch` atomically and durably. `sign` turns the new size and
+    /// root into signed checkpoint bytes, which are stored in the new head.
+    pub fn append(
+        &mut self,
+        batch: Batch,
+        sign: impl FnOnce(u64, &Hash) -> Result<Vec<u8>, String>,
+    ) -> Result<Appended, StoreError> {
+        let old = self.view.head.clone();
+        let log = self.view.log.clone();
+        let mut pending: HashMap<u64, Hash> = HashMap::new();
+        let mut writes = sled::Batch::default();
+        let mut n = old.size;
+        let mut last_leaf = old.last_leaf;
+        for (bytes, leaf) in &batch.entries {
+            let reader = StoreReader {
+                log: &log,
+                limit: tlog::stored_hash_count(n),
+                pending: Some(&pending),
+            };
+            let hashes = tlog::stored_hashes_for_leaf_hash(n, *leaf, &reader)?;
+            let base = tlog::stored_hash_count(n);
+            for (j, h) in hashes.into_iter().enumerate() {
+                pending.insert(base + j as u64, h);
+            }
+            writes.insert(&index_key(b'e', n), bytes.as_slice());
+            last_leaf = *leaf;
+            n += 1;
+        }
+        for (i, h) in &pending {
+            writes.insert(&index_key(b'h', *i), &h.0);
+        }
+        for (k, v) in &batch.rows {
+            writes.insert(k.as_slice(), v.as_slice());
+        }
+        let reader = StoreReader {
+            log: &log,
+            limit: tlog::stored_hash_count(n),
+            pending: Some(&pending),
+        };
+        let root = tlog::tree_hash(n, &reader)?;
+        let proofs = (old.size..n)
+            .map(|i| tlog::prove_record(n, i, &reader))
+            .collect::<Result<Vec<_>, _>>()?;
+        let checkpoint = sign(n, &root).map_err(StoreError::Sign)?;
+        let time_ms = old.time_ms.max(batch.time_ms);
+        let new = Head {
+            size: n,
+            root,
+            last_leaf,
+            time_ms,
+            checkpoint,
+        };
+        writes.insert(HEAD_KEY, codec::encode(&new)?);
+        self.commit(&old, writes)?;
+        self.view.head = new;
+        Ok(Appended {
+            first_index: old.size,
+            proofs,
+        })
+    }
+
+    /// One transaction: check the head is `old`, apply `writes`; then flush.
+    fn commit(&self, old: &Head, writes: sled::Batch) -> Result<(), StoreError> {
+        let old_bytes = if old.size == 0 && old.checkpoint.is_empty() {
+            None
+        } else {
+            Some(codec::encode(old)?)
+        };
+        let result = self.view.log.transaction(|tx| {
+            let cur = tx.get(HEAD_KEY)?;
+            if cur.as_deref() != old_bytes.as_deref() {
+                let found = cur
+                    .and_then(|c| codec::decode::<Head>(&c).ok())
+                    .map_or(0, |h| h.size);
+                return Err(ConflictableTransactionError::Abort(found));
+            }
+            tx.apply_batch(&writes)?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Abort(found)) => {
+                return Err(StoreError::HeadMoved {
+                    expected: old.size,
+                    found,
+                });
+            }
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Overwrites a raw key: for tamper tests only.
+    #[doc(hidden)]
+    pub fn tamper_raw(&self, prefix: u8, i: u64, value: &[u8]) -> Result<(), StoreError> {
+        self.view.log.insert(index_key(prefix, i), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes on disk used by sled.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+/// Reads stored hashes from sled (and from a batch not yet written).
+pub struct StoreReader<'a> {
+    log: &'a sled::Tree,
+    limit: u64,
+    pending: Option<&'a HashMap<u64, Hash>>,
+}
+
+impl StoreReader<'_> {
+    fn read_one(&self, i: u64) -> Result<Option<Hash>, StoreError> {
+        if let Some(h) = self.pending.and_then(|p| p.get(&i)) {
+            return Ok(Some(*h));
+        }
+        if i >= self.limit {
+            return Ok(None);
+        }
+        let Some(v) = self.log.get(index_key(b'h', i))? else {
+            return Ok(None);
+        };
+        let arr: [u8; 32] = v
+            .as_ref()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("stored hash {i} is not 32 bytes")))?;
+        Ok(Some(Hash(arr)))
+    }
+}
+
+impl HashReader for StoreReader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TlogError> {
+        indexes
+            .iter()
+            .map(|&i| match self.read_one(i) {
+                Ok(Some(h)) => Ok(h),
+                Ok(None) => Err(TlogError::MissingHash(i)),
+                Err(e) => Err(TlogError::Storage(e.to_string())),
+            })
+            .collect()
+    }
+}

@@ -521,7 +521,7 @@ impl Signer {
         let rest = s
             .strip_prefix(SKEY_PREFIX)
             .ok_or_else(|| KeyError::Malformed("PRIVATE+KEY+<redacted>".to_string()))?;
-        let (name, id, b64) = split_key_string(rest)?;
+        let (name, id, b64) = split_key_string(rest).map_err(redact)?;
         let seed = decode_typed_key(b64).map_err(redact)?;
         let signer = Signer::from_seed(name, seed);
         let want = signer.id();
@@ -583,6 +583,7 @@ impl Signer {
 fn redact(e: KeyError) -> KeyError {
     match e {
         KeyError::MalformedBase64(_) => KeyError::MalformedBase64("<redacted>".to_string()),
+        KeyError::Malformed(_) => KeyError::Malformed("PRIVATE+KEY+<redacted>".to_string()),
         other => other,
     }
 }

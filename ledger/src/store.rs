@@ -439,3 +439,47 @@ impl HashReader for StoreReader<'_> {
             .collect()
     }
 }
+
+/// Why a store failed its audit.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreAuditError {
+    #[error("{0}")]
+    Violation(#[from] crate::audit::Violation),
+    #[error("stored hash {index} (level {level}, position {n}) is {found}, entries give {computed}")]
+    StoredHash { index: u64, level: u8, n: u64, computed: Hash, found: Hash },
+    #[error("head checkpoint: {0}")]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl View {
+    /// Audits everything this view shows: every entry (crate::audit), every
+    /// stored Merkle hash against the entries, and the head's signed
+    /// checkpoint (by `vkey`, for log `origin`) against the recomputed root.
+    pub fn audit(
+        &self,
+        origin: &crate::checkpoint::Origin,
+        vkey: &crate::keys::VerifierKey,
+    ) -> Result<crate::audit::Summary, StoreAuditError> {
+        let cp = crate::checkpoint::open(&self.head.checkpoint, origin, vkey)?;
+        let mut auditor = crate::audit::Auditor::new(origin.as_str(), crate::admission::Registry::default());
+        let reader = self.reader();
+        for r in self.entries(0, self.head.size) {
+            let (i, bytes) = r?;
+            if i != auditor.size() {
+                return Err(crate::audit::Violation::TooShort { size: self.head.size, found: auditor.size() }.into());
+            }
+            auditor.feed(&bytes)?;
+            for &(level, n, computed) in auditor.completed_hashes() {
+                let index = tlog::stored_hash_index(level, n);
+                let found = reader.read_one(index)?.unwrap_or(Hash::ZERO);
+                if found != computed {
+                    return Err(StoreAuditError::StoredHash { index, level, n, computed, found });
+                }
+            }
+        }
+        Ok(auditor.finish(&cp)?)
+    }
+}
+

@@ -500,10 +500,11 @@ fn every_tree_size() {
     let some = sha256(b"some other hash");
     let mut probed = 0;
 
-    // Every pair gets its proof compared with the naive one and checked, and
-    // one element tampered with; pairs in small trees, at the edges, and a
-    // sample of the rest also go through all the negative probes.
-    let thorough = |t: u64, n: u64| t <= 40 || n < 3 || n + 3 > t || n % 23 == 0 || n == t / 2;
+    // Every pair gets its proof compared with the naive one and checked;
+    // pairs in small trees, at the edges, and a sample of the rest also go
+    // through all the negative probes (SHA-256 is slow in debug builds).
+    let thorough =
+        |t: u64, n: u64| t <= 40 || n < 2 || n + 2 > t || (n + t) % 37 == 0 || n == t / 2;
     for t in 1..=MAX_N {
         let th = roots[t as usize];
         for n in 0..t {
@@ -515,10 +516,6 @@ fn every_tree_size() {
                 "inclusion {n} in {t}"
             );
             check_record(&p, t, &th, n, &leaf).unwrap();
-            if !p.is_empty() {
-                let i = (n as usize) % p.len();
-                assert!(check_record(&flip(&p, i, 1), t, &th, n, &leaf).is_err());
-            }
             if thorough(t, n) {
                 inclusion_negatives(&naive, &roots, &p, t, n);
                 probed += 1;
@@ -545,8 +542,6 @@ fn every_tree_size() {
                 assert_eq!(check_tree(&[], t, &th, n, &some), Err(TlogError::BadProof));
                 continue;
             }
-            let i = (n as usize) % p.len();
-            assert!(check_tree(&flip(&p, i, 1), t, &th, n, &h).is_err());
             if thorough(t, n) {
                 consistency_negatives(&naive, &roots, &p, t, n);
                 probed += 1;
@@ -712,12 +707,10 @@ fn reads_are_single_and_logarithmic() {
             }
             let p = prove_record(t, n, &r).unwrap();
             let (calls, hashes) = r.take();
-            assert!(
-                calls <= 1 && calls == usize::from(t > 1),
-                "prove_record({t}, {n})"
-            );
+            assert_eq!(calls, usize::from(t > 1), "prove_record({t}, {n})");
             assert!(hashes <= 2 * 64 && p.len() <= 64);
             check_record(&p, t, &tree_hash(t, &r).unwrap(), n, &r.leaf(n)).unwrap();
+            r.take();
             if n > 0 {
                 let p = prove_tree(t, n, &r).unwrap();
                 let (calls, hashes) = r.take();

@@ -1,1 +1,161 @@
-//! End-to-end test helpers.
+//! Helpers for end-to-end tests: a real node on `127.0.0.1:0` over a
+//! temporary data folder, with a fixed clock, plus key and event builders.
+
+use lvyue_ledger::event::{Event, KeyRegistration};
+use lvyue_ledger::keys::{KeyName, Signer};
+use lvyue_ledger::record::Signed;
+use lvyue_ledger::types::{Name, Role, SignerName, Subject};
+use lvyue_ledger::uscc::Uscc;
+use lvyue_node::clock::FixedClock;
+use lvyue_node::node::{self, InitOptions, Node};
+use lvyue_node::sequencer::SequencerConfig;
+use lvyue_node::server::{self, ServerConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// 2026-01-01T00:00:00Z.
+pub const T0: i64 = 1_767_225_600_000;
+
+/// A running test node.
+pub struct TestNode {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub node: Node,
+    pub clock: Arc<FixedClock>,
+    pub office: Signer,
+    pub origin: String,
+    nonce: AtomicU64,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestNode {
+    /// Starts a node with default settings.
+    pub fn start() -> TestNode {
+        TestNode::start_with(ServerConfig::default(), SequencerConfig::default())
+    }
+
+    /// Starts a node with the given settings on its own runtime thread.
+    pub fn start_with(server_config: ServerConfig, seq: SequencerConfig) -> TestNode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(FixedClock::new(T0));
+        let opts = InitOptions::default();
+        let node = node::open(dir.path(), &opts, clock.clone(), seq).expect("open node");
+        let office = Signer::read_file(&dir.path().join("keys/office.key")).expect("office key");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let n2 = node.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                server::run(listener, n2, server_config, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+            });
+        });
+        let addr = addr_rx.recv().expect("server address");
+        TestNode {
+            url: format!("http://{addr}"),
+            origin: node.origin.as_str().to_string(),
+            dir,
+            node,
+            clock,
+            office,
+            nonce: AtomicU64::new(1),
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Signs `event` with `signer` for this log with a fresh nonce.
+    pub fn sign(&self, signer: &Signer, event: Event) -> Signed {
+        let nonce = self.nonce.fetch_add(1, Ordering::SeqCst);
+        node::sign_event(signer, &self.origin, event, nonce).expect("sign")
+    }
+
+    /// POSTs a JSON body to `path`, returning status and parsed JSON body.
+    pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+        let resp = ureq::post(&format!("{}{path}", self.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.into_body().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    /// Submits a signed event.
+    pub fn submit(&self, signed: &Signed) -> (u16, serde_json::Value) {
+        self.post_raw("/v1/submit", serde_json::to_vec(signed).expect("json"))
+    }
+
+    /// GETs `path`, returning status and body text.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let resp = ureq::get(&format!("{}{path}", self.url)).config().http_status_as_error(false).build().call().expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.into_body().with_config().limit(64 << 20).read_to_string().unwrap_or_default())
+    }
+
+    /// Current tree size as the API reports it.
+    pub fn size(&self) -> u64 {
+        let (_, body) = self.get("/v1/log");
+        serde_json::from_str::<serde_json::Value>(&body).expect("log json")["size"].as_u64().expect("size")
+    }
+
+    /// Registers a new key of `role` (signed by the office) and returns its signer.
+    pub fn register(&self, name: &str, role: Role, holder: &str) -> Signer {
+        let signer = Signer::generate(KeyName::new(name).expect("name")).expect("keygen");
+        let event = Event::KeyRegistered { key: registration(&signer, role, holder) };
+        let (status, body) = self.submit(&self.sign(&self.office, event));
+        assert_eq!(status, 200, "register {name}: {body}");
+        signer
+    }
+
+    /// Audits the whole store through the ledger's audit (chain, signatures,
+    /// stored hashes, root against the head checkpoint).
+    pub fn audit(&self) -> lvyue_ledger::audit::Summary {
+        let view = self.node.sequencer.view().expect("running");
+        view.audit(&self.node.origin, &self.node.vkey).expect("log audits clean")
+    }
+
+    /// Stops the server and the sequencer (closing the store).
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A key registration for `signer`.
+pub fn registration(signer: &Signer, role: Role, holder: &str) -> KeyRegistration {
+    KeyRegistration {
+        name: SignerName::new(signer.name().as_str()).expect("name"),
+        public_key: signer.verifier_key().key().to_bytes(),
+        holder: Subject::Org(Uscc::parse(holder).expect("valid uscc")),
+        holder_name: Name::new("测试单位").expect("name"),
+        role,
+        valid_from_ms: None,
+        valid_until_ms: None,
+    }
+}
+
+/// A valid USCC built from a number (distinct numbers give distinct codes).
+pub fn uscc(n: u32) -> String {
+    Uscc::with_check(&format!("9161030{n:010}")).expect("valid").to_string()
+}

@@ -1,0 +1,221 @@
+//! Whole-log audit: replays a log entry by entry and proves it is what its
+//! signed checkpoint says, or names the first index where it is not.
+//!
+//! Steps, for each entry `i` (in order, starting at 0):
+//! 1. the bytes decode strictly (one canonical byte string per record);
+//! 2. the entry's `index` is `i`, its `prev` is the leaf hash of entry `i-1`
+//!    (all zero for entry 0), and its node time is not less than entry `i-1`'s;
+//! 3. a submitted entry is admitted by the key registry as of entry `i`
+//!    (known, unrevoked key, valid at that time, role allowed, event
+//!    consistent) and is not a replay of an earlier submission;
+//! 4. its signature verifies strictly (checked in batches, see
+//!    [`crate::keys::verify_batch_strict`]);
+//! 5. a derived record is one the rules engine derives (no rules engine
+//!    yet: every derived record is reported);
+//! 6. the RFC 6962 root over entries `0..n` equals the root of the signed
+//!    checkpoint of size `n`.
+//!
+//! Memory is O(log n) for the Merkle frontier plus the replay set of
+//! submission ids and the key registry.
+
+use crate::admission::Registry;
+use crate::checkpoint::VerifiedCheckpoint;
+use crate::hash::{Hash, leaf_hash, node_hash};
+use crate::keys::{VerifierKey, verify_batch_strict};
+use crate::record::{Body, Entry};
+use std::collections::HashMap;
+
+/// Tampering or misbehaviour the audit proved, naming where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    #[error("entry {index}: does not decode: {error}")]
+    Decode { index: u64, error: String },
+    #[error("entry {index}: says it is index {found}")]
+    WrongIndex { index: u64, found: u64 },
+    #[error("entry {index}: prev is {found}, want leaf hash of entry {} = {expected}", index.wrapping_sub(1))]
+    BrokenChain { index: u64, expected: Hash, found: Hash },
+    #[error("entry {index}: node time {found} is before the previous entry's {previous}")]
+    TimeWentBack { index: u64, previous: i64, found: i64 },
+    #[error("entry {index}: not admissible: {reason}")]
+    NotAdmissible { index: u64, reason: String },
+    #[error("entry {index}: replays the submission at index {first}")]
+    Replay { index: u64, first: u64 },
+    #[error("entry {index}: bad signature by {key}")]
+    BadSignature { index: u64, key: String },
+    #[error("entry {index}: derived record the rules do not derive")]
+    UnexpectedDerived { index: u64 },
+    #[error("tree of size {size}: root is {computed}, the signed checkpoint says {signed}")]
+    RootMismatch { size: u64, computed: Hash, signed: Hash },
+    #[error("log has {found} entries, the signed checkpoint says {size}")]
+    TooShort { size: u64, found: u64 },
+}
+
+/// What a clean audit covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub size: u64,
+    pub root: Hash,
+    pub submitted: u64,
+    pub derived: u64,
+}
+
+struct PendingSig {
+    index: u64,
+    key: VerifierKey,
+    msg: Vec<u8>,
+    sig: [u8; 64],
+}
+
+/// An incremental auditor: feed entries in order, then `finish`.
+pub struct Auditor {
+    origin: String,
+    registry: Registry,
+    size: u64,
+    prev: Hash,
+    time_ms: i64,
+    /// Merkle frontier: roots of the perfect subtrees of the tree so far, left to right.
+    frontier: Vec<(u32, Hash)>,
+    seen: HashMap<Hash, u64>,
+    pending: Vec<PendingSig>,
+    submitted: u64,
+    derived: u64,
+    /// Hashes completed by the last entry fed: (level, index at level, hash).
+    completed: Vec<(u8, u64, Hash)>,
+}
+
+/// Signatures checked per batch.
+const SIG_BATCH: usize = 2048;
+
+impl Auditor {
+    /// Starts an audit of the log named `origin`.
+    #[must_use]
+    pub fn new(origin: &str, registry: Registry) -> Auditor {
+        Auditor {
+            origin: origin.to_string(),
+            registry,
+            size: 0,
+            prev: Hash::ZERO,
+            time_ms: i64::MIN,
+            frontier: Vec::new(),
+            seen: HashMap::new(),
+            pending: Vec::new(),
+            submitted: 0,
+            derived: 0,
+            completed: Vec::new(),
+        }
+    }
+
+    /// Entries fed so far.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Steps 1–5 for the next entry, and its leaf into the Merkle frontier.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Violation> {
+        let index = self.size;
+        let entry = Entry::decode(bytes).map_err(|e| Violation::Decode { index, error: e.to_string() })?;
+        if entry.index != index {
+            return Err(Violation::WrongIndex { index, found: entry.index });
+        }
+        if entry.prev != self.prev {
+            return Err(Violation::BrokenChain { index, expected: self.prev, found: entry.prev });
+        }
+        if entry.time_ms < self.time_ms {
+            return Err(Violation::TimeWentBack { index, previous: self.time_ms, found: entry.time_ms });
+        }
+        match &entry.body {
+            Body::Submitted(signed) => self.check_submitted(index, entry.time_ms, signed)?,
+            Body::Derived(_) => return Err(Violation::UnexpectedDerived { index }),
+        }
+        let leaf = leaf_hash(bytes);
+        self.push_leaf(leaf);
+        self.prev = leaf;
+        self.time_ms = entry.time_ms;
+        self.size += 1;
+        Ok(())
+    }
+
+    fn check_submitted(&mut self, index: u64, time_ms: i64, signed: &crate::record::Signed) -> Result<(), Violation> {
+        let bad = |reason: String| Violation::NotAdmissible { index, reason };
+        let id = signed.submission_id().map_err(|e| bad(e.to_string()))?;
+        if let Some(&first) = self.seen.get(&id) {
+            return Err(Violation::Replay { index, first });
+        }
+        let key = self.registry.authorize(signed, index, time_ms).map_err(|e| bad(e.to_string()))?;
+        self.registry.apply(index, &signed.payload.event).map_err(|e| bad(e.to_string()))?;
+        let msg = signed.payload.signed_message(&self.origin).map_err(|e| bad(e.to_string()))?;
+        self.pending.push(PendingSig { index, key, msg, sig: signed.signature });
+        self.seen.insert(id, index);
+        self.submitted += 1;
+        if self.pending.len() >= SIG_BATCH {
+            self.flush_signatures()?;
+        }
+        Ok(())
+    }
+
+    /// Step 4 for the buffered signatures, on two threads.
+    fn flush_signatures(&mut self) -> Result<(), Violation> {
+        let pending = std::mem::take(&mut self.pending);
+        let items: Vec<_> = pending.iter().map(|p| (&p.key, p.msg.as_slice(), &p.sig)).collect();
+        let (a, b) = items.split_at(items.len() / 2);
+        let results = std::thread::scope(|s| {
+            let h = s.spawn(|| verify_batch_strict(b));
+            let mut r = verify_batch_strict(a);
+            r.extend(h.join().unwrap_or_else(|_| b.iter().map(|(k, m, s)| k.verify_strict(m, s)).collect()));
+            r
+        });
+        match results.iter().position(Result::is_err) {
+            Some(i) => Err(Violation::BadSignature { index: pending[i].index, key: format!("{}+{:08x}", pending[i].key.name(), pending[i].key.id()) }),
+            None => Ok(()),
+        }
+    }
+
+    fn push_leaf(&mut self, leaf: Hash) {
+        self.completed.clear();
+        self.completed.push((0, self.size, leaf));
+        let mut cur = (0u32, leaf);
+        while let Some(&(level, h)) = self.frontier.last() {
+            if level != cur.0 {
+                break;
+            }
+            self.frontier.pop();
+            cur = (level + 1, node_hash(&h, &cur.1));
+            self.completed.push((cur.0 as u8, self.size >> cur.0, cur.1));
+        }
+        self.frontier.push(cur);
+    }
+
+    /// The Merkle hashes the last entry completed, as (level, index at that
+    /// level, hash): its leaf hash first. A store compares them with what it
+    /// has stored.
+    #[must_use]
+    pub fn completed_hashes(&self) -> &[(u8, u64, Hash)] {
+        &self.completed
+    }
+
+    /// RFC 6962 root of the entries fed so far.
+    #[must_use]
+    pub fn root(&self) -> Hash {
+        let mut it = self.frontier.iter().rev();
+        let Some(&(_, mut h)) = it.next() else { return crate::hash::sha256(b"") };
+        for (_, left) in it {
+            h = node_hash(left, &h);
+        }
+        h
+    }
+
+    /// Step 6: the remaining signatures, then the root against `checkpoint`
+    /// (which must be for exactly the entries fed).
+    pub fn finish(&mut self, checkpoint: &VerifiedCheckpoint) -> Result<Summary, Violation> {
+        self.flush_signatures()?;
+        if checkpoint.size() != self.size {
+            return Err(Violation::TooShort { size: checkpoint.size(), found: self.size });
+        }
+        let root = self.root();
+        if root != checkpoint.root() {
+            return Err(Violation::RootMismatch { size: self.size, computed: root, signed: checkpoint.root() });
+        }
+        Ok(Summary { size: self.size, root, submitted: self.submitted, derived: self.derived })
+    }
+}

@@ -445,6 +445,8 @@ impl HashReader for StoreReader<'_> {
 pub enum StoreAuditError {
     #[error("{0}")]
     Violation(#[from] crate::audit::Violation),
+    #[error("entry {n}: its bytes hash to {computed}, but the stored leaf hash is {found}")]
+    EntryAltered { n: u64, computed: Hash, found: Hash },
     #[error("stored hash {index} (level {level}, position {n}) is {found}, entries give {computed}")]
     StoredHash { index: u64, level: u8, n: u64, computed: Hash, found: Hash },
     #[error("head checkpoint: {0}")]
@@ -474,6 +476,9 @@ impl View {
             for &(level, n, computed) in auditor.completed_hashes() {
                 let index = tlog::stored_hash_index(level, n);
                 let found = reader.read_one(index)?.unwrap_or(Hash::ZERO);
+                if found != computed && level == 0 {
+                    return Err(StoreAuditError::EntryAltered { n, computed, found });
+                }
                 if found != computed {
                     return Err(StoreAuditError::StoredHash { index, level, n, computed, found });
                 }

@@ -57,7 +57,7 @@ fn origin(s: &str) -> Origin {
 fn peterneumann_note_opens() {
     let msg = vector("peterneumann.note");
     let key = vkey("peterneumann.vkey");
-    let n = note::open(&msg, &[key.clone()]).unwrap();
+    let n = note::open(&msg, std::slice::from_ref(&key)).unwrap();
     assert_eq!(
         n.text(),
         "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
@@ -100,7 +100,7 @@ fn tampered_text_fails() {
     let key = vkey("peterneumann.vkey");
     let msg = String::from_utf8(vector("peterneumann.note")).unwrap();
     let tampered = msg.replacen("cryptography", "cryptographY", 1);
-    let err = note::open(tampered.as_bytes(), &[key.clone()]).unwrap_err();
+    let err = note::open(tampered.as_bytes(), std::slice::from_ref(&key)).unwrap_err();
     assert_eq!(
         err,
         NoteError::InvalidSignature {
@@ -171,6 +171,9 @@ fn sign_rejects_bad_text_and_signers() {
     ));
 }
 
+/// A predicate on the error a malformed note must produce.
+type ErrorCheck = fn(&NoteError) -> bool;
+
 /// A valid note and its key, for the malformed-input cases.
 fn good_note() -> (String, VerifierKey) {
     let s = signer("example.com/log", 3);
@@ -186,7 +189,7 @@ fn malformed_notes_fail_with_clear_errors() {
     let (text, sigs) = msg.split_at(msg.find("\n\n").unwrap() + 1);
     let sig_line = &sigs[1..];
     let b64 = sig_line.rsplit_once(' ').unwrap().1.trim_end();
-    let cases: Vec<(&str, String, fn(&NoteError) -> bool)> = vec![
+    let cases: Vec<(&str, String, ErrorCheck)> = vec![
         ("missing blank line", format!("{text}{sig_line}"), |e| {
             *e == NoteError::MissingBlankLine
         }),

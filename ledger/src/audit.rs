@@ -33,9 +33,17 @@ pub enum Violation {
     #[error("entry {index}: says it is index {found}")]
     WrongIndex { index: u64, found: u64 },
     #[error("entry {index}: prev is {found}, want leaf hash of entry {} = {expected}", index.wrapping_sub(1))]
-    BrokenChain { index: u64, expected: Hash, found: Hash },
+    BrokenChain {
+        index: u64,
+        expected: Hash,
+        found: Hash,
+    },
     #[error("entry {index}: node time {found} is before the previous entry's {previous}")]
-    TimeWentBack { index: u64, previous: i64, found: i64 },
+    TimeWentBack {
+        index: u64,
+        previous: i64,
+        found: i64,
+    },
     #[error("entry {index}: not admissible: {reason}")]
     NotAdmissible { index: u64, reason: String },
     #[error("entry {index}: replays the submission at index {first}")]
@@ -45,7 +53,11 @@ pub enum Violation {
     #[error("entry {index}: derived record the rules do not derive")]
     UnexpectedDerived { index: u64 },
     #[error("tree of size {size}: root is {computed}, the signed checkpoint says {signed}")]
-    RootMismatch { size: u64, computed: Hash, signed: Hash },
+    RootMismatch {
+        size: u64,
+        computed: Hash,
+        signed: Hash,
+    },
     #[error("log has {found} entries, the signed checkpoint says {size}")]
     TooShort { size: u64, found: u64 },
 }
@@ -114,15 +126,29 @@ impl Auditor {
     /// Steps 1–5 for the next entry, and its leaf into the Merkle frontier.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Violation> {
         let index = self.size;
-        let entry = Entry::decode(bytes).map_err(|e| Violation::Decode { index, error: e.to_string() })?;
+        let entry = Entry::decode(bytes).map_err(|e| Violation::Decode {
+            index,
+            error: e.to_string(),
+        })?;
         if entry.index != index {
-            return Err(Violation::WrongIndex { index, found: entry.index });
+            return Err(Violation::WrongIndex {
+                index,
+                found: entry.index,
+            });
         }
         if entry.prev != self.prev {
-            return Err(Violation::BrokenChain { index, expected: self.prev, found: entry.prev });
+            return Err(Violation::BrokenChain {
+                index,
+                expected: self.prev,
+                found: entry.prev,
+            });
         }
         if entry.time_ms < self.time_ms {
-            return Err(Violation::TimeWentBack { index, previous: self.time_ms, found: entry.time_ms });
+            return Err(Violation::TimeWentBack {
+                index,
+                previous: self.time_ms,
+                found: entry.time_ms,
+            });
         }
         match &entry.body {
             Body::Submitted(signed) => self.check_submitted(index, entry.time_ms, signed)?,
@@ -136,16 +162,34 @@ impl Auditor {
         Ok(())
     }
 
-    fn check_submitted(&mut self, index: u64, time_ms: i64, signed: &crate::record::Signed) -> Result<(), Violation> {
+    fn check_submitted(
+        &mut self,
+        index: u64,
+        time_ms: i64,
+        signed: &crate::record::Signed,
+    ) -> Result<(), Violation> {
         let bad = |reason: String| Violation::NotAdmissible { index, reason };
         let id = signed.submission_id().map_err(|e| bad(e.to_string()))?;
         if let Some(&first) = self.seen.get(&id) {
             return Err(Violation::Replay { index, first });
         }
-        let key = self.registry.authorize(signed, index, time_ms).map_err(|e| bad(e.to_string()))?;
-        self.registry.apply(index, &signed.payload.event).map_err(|e| bad(e.to_string()))?;
-        let msg = signed.payload.signed_message(&self.origin).map_err(|e| bad(e.to_string()))?;
-        self.pending.push(PendingSig { index, key, msg, sig: signed.signature });
+        let key = self
+            .registry
+            .authorize(signed, index, time_ms)
+            .map_err(|e| bad(e.to_string()))?;
+        self.registry
+            .apply(index, &signed.payload.event)
+            .map_err(|e| bad(e.to_string()))?;
+        let msg = signed
+            .payload
+            .signed_message(&self.origin)
+            .map_err(|e| bad(e.to_string()))?;
+        self.pending.push(PendingSig {
+            index,
+            key,
+            msg,
+            sig: signed.signature,
+        });
         self.seen.insert(id, index);
         self.submitted += 1;
         if self.pending.len() >= SIG_BATCH {
@@ -157,16 +201,25 @@ impl Auditor {
     /// Step 4 for the buffered signatures, on two threads.
     fn flush_signatures(&mut self) -> Result<(), Violation> {
         let pending = std::mem::take(&mut self.pending);
-        let items: Vec<_> = pending.iter().map(|p| (&p.key, p.msg.as_slice(), &p.sig)).collect();
+        let items: Vec<_> = pending
+            .iter()
+            .map(|p| (&p.key, p.msg.as_slice(), &p.sig))
+            .collect();
         let (a, b) = items.split_at(items.len() / 2);
         let results = std::thread::scope(|s| {
             let h = s.spawn(|| verify_batch_strict(b));
             let mut r = verify_batch_strict(a);
-            r.extend(h.join().unwrap_or_else(|_| b.iter().map(|(k, m, s)| k.verify_strict(m, s)).collect()));
+            r.extend(
+                h.join()
+                    .unwrap_or_else(|_| b.iter().map(|(k, m, s)| k.verify_strict(m, s)).collect()),
+            );
             r
         });
         match results.iter().position(Result::is_err) {
-            Some(i) => Err(Violation::BadSignature { index: pending[i].index, key: format!("{}+{:08x}", pending[i].key.name(), pending[i].key.id()) }),
+            Some(i) => Err(Violation::BadSignature {
+                index: pending[i].index,
+                key: format!("{}+{:08x}", pending[i].key.name(), pending[i].key.id()),
+            }),
             None => Ok(()),
         }
     }
@@ -181,7 +234,8 @@ impl Auditor {
             }
             self.frontier.pop();
             cur = (level + 1, node_hash(&h, &cur.1));
-            self.completed.push((cur.0 as u8, self.size >> cur.0, cur.1));
+            self.completed
+                .push((cur.0 as u8, self.size >> cur.0, cur.1));
         }
         self.frontier.push(cur);
     }
@@ -198,7 +252,9 @@ impl Auditor {
     #[must_use]
     pub fn root(&self) -> Hash {
         let mut it = self.frontier.iter().rev();
-        let Some(&(_, mut h)) = it.next() else { return crate::hash::sha256(b"") };
+        let Some(&(_, mut h)) = it.next() else {
+            return crate::hash::sha256(b"");
+        };
         for (_, left) in it {
             h = node_hash(left, &h);
         }
@@ -210,12 +266,24 @@ impl Auditor {
     pub fn finish(&mut self, checkpoint: &VerifiedCheckpoint) -> Result<Summary, Violation> {
         self.flush_signatures()?;
         if checkpoint.size() != self.size {
-            return Err(Violation::TooShort { size: checkpoint.size(), found: self.size });
+            return Err(Violation::TooShort {
+                size: checkpoint.size(),
+                found: self.size,
+            });
         }
         let root = self.root();
         if root != checkpoint.root() {
-            return Err(Violation::RootMismatch { size: self.size, computed: root, signed: checkpoint.root() });
+            return Err(Violation::RootMismatch {
+                size: self.size,
+                computed: root,
+                signed: checkpoint.root(),
+            });
         }
-        Ok(Summary { size: self.size, root, submitted: self.submitted, derived: self.derived })
+        Ok(Summary {
+            size: self.size,
+            root,
+            submitted: self.submitted,
+            derived: self.derived,
+        })
     }
 }

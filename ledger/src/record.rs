@@ -156,8 +156,12 @@ pub enum Derived {
 }
 
 /// The body of an entry.
+///
+/// Submitted bodies are much larger than derived ones; entries are decoded
+/// one at a time, so boxing would only add an allocation to the hot path.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, Encode, Decode)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)]
 pub enum Body {
     Submitted(Signed),
     Derived(Derived),

@@ -447,8 +447,16 @@ pub enum StoreAuditError {
     Violation(#[from] crate::audit::Violation),
     #[error("entry {n}: its bytes hash to {computed}, but the stored leaf hash is {found}")]
     EntryAltered { n: u64, computed: Hash, found: Hash },
-    #[error("stored hash {index} (level {level}, position {n}) is {found}, entries give {computed}")]
-    StoredHash { index: u64, level: u8, n: u64, computed: Hash, found: Hash },
+    #[error(
+        "stored hash {index} (level {level}, position {n}) is {found}, entries give {computed}"
+    )]
+    StoredHash {
+        index: u64,
+        level: u8,
+        n: u64,
+        computed: Hash,
+        found: Hash,
+    },
     #[error("head checkpoint: {0}")]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
     #[error("{0}")]
@@ -465,12 +473,17 @@ impl View {
         vkey: &crate::keys::VerifierKey,
     ) -> Result<crate::audit::Summary, StoreAuditError> {
         let cp = crate::checkpoint::open(&self.head.checkpoint, origin, vkey)?;
-        let mut auditor = crate::audit::Auditor::new(origin.as_str(), crate::admission::Registry::default());
+        let mut auditor =
+            crate::audit::Auditor::new(origin.as_str(), crate::admission::Registry::default());
         let reader = self.reader();
         for r in self.entries(0, self.head.size) {
             let (i, bytes) = r?;
             if i != auditor.size() {
-                return Err(crate::audit::Violation::TooShort { size: self.head.size, found: auditor.size() }.into());
+                return Err(crate::audit::Violation::TooShort {
+                    size: self.head.size,
+                    found: auditor.size(),
+                }
+                .into());
             }
             auditor.feed(&bytes)?;
             for &(level, n, computed) in auditor.completed_hashes() {
@@ -480,11 +493,16 @@ impl View {
                     return Err(StoreAuditError::EntryAltered { n, computed, found });
                 }
                 if found != computed {
-                    return Err(StoreAuditError::StoredHash { index, level, n, computed, found });
+                    return Err(StoreAuditError::StoredHash {
+                        index,
+                        level,
+                        n,
+                        computed,
+                        found,
+                    });
                 }
             }
         }
         Ok(auditor.finish(&cp)?)
     }
 }
-

@@ -115,7 +115,7 @@ pub enum TlogError {
     BadTilePath(String),
     /// A tile that cannot be part of any tree of at most [`MAX_TREE_SIZE`]
     /// records (or has a width outside `1..=256`).
-    #[error("tile {0} is not part of any supported tree")]
+    #[error("tile ({0}) is not part of any supported tree")]
     BadTile(String),
 }
 
@@ -233,12 +233,22 @@ pub fn stored_hash_count(n: u64) -> u64 {
 
 /// The hashes to store when appending record `n` with contents `data` to a
 /// tree of `n` records: its leaf hash, then the hashes of the subtrees it
-/// completes, lowest first. Earlier hashes are read through `r`.
+/// completes, lowest first. Earlier hashes are read through `r`, in one
+/// call.
+///
+/// # Errors
+///
+/// [`TlogError::SizeTooLarge`] if the tree would exceed [`MAX_TREE_SIZE`];
+/// any error of `r`.
 pub fn stored_hashes(n: u64, data: &[u8], r: &impl HashReader) -> Result<Vec<Hash>, TlogError> {
     stored_hashes_for_leaf_hash(n, leaf_hash(data), r)
 }
 
 /// Like [`stored_hashes`], given the record's leaf hash.
+///
+/// # Errors
+///
+/// As for [`stored_hashes`].
 pub fn stored_hashes_for_leaf_hash(
     n: u64,
     leaf: Hash,
@@ -275,7 +285,7 @@ struct Span {
 /// RFC 9162 tree splits a node of `size` records.
 fn split(size: u64) -> u64 {
     debug_assert!(size >= 2);
-    1 << (63 - (size - 1).leading_zeros())
+    1 << (size - 1).ilog2()
 }
 
 /// Appends the stored-hash indexes of the complete subtrees that make up
@@ -283,7 +293,7 @@ fn split(size: u64) -> u64 {
 fn push_subtree_indexes(span: Span, out: &mut Vec<u64>) {
     let mut lo = span.lo;
     while lo < span.hi {
-        let level = 63 - (span.hi - lo).leading_zeros();
+        let level = (span.hi - lo).ilog2();
         debug_assert!(lo.trailing_zeros() >= level, "span is not a tree node");
         out.push(stored_hash_index(level as u8, lo >> level));
         lo += 1 << level;
@@ -321,6 +331,11 @@ fn span_hashes(spans: &[Span], r: &impl HashReader) -> Result<Vec<Hash>, TlogErr
 
 /// The root hash of the tree of the first `n` records (RFC 9162 §2.1.1).
 /// The empty tree has hash `SHA256("")`.
+///
+/// # Errors
+///
+/// [`TlogError::SizeTooLarge`] for `n` above [`MAX_TREE_SIZE`]; any error
+/// of `r`.
 pub fn tree_hash(n: u64, r: &impl HashReader) -> Result<Hash, TlogError> {
     check_size(n)?;
     if n == 0 {
@@ -390,6 +405,11 @@ fn check_length(proof: &[Hash], want: usize) -> Result<(), TlogError> {
 
 /// The inclusion proof of record `n` in the tree of `t` records, in
 /// RFC 9162 §2.1.3 order.
+///
+/// # Errors
+///
+/// [`TlogError::InvalidIndex`] unless `n < t`; [`TlogError::SizeTooLarge`]
+/// for `t` above [`MAX_TREE_SIZE`]; any error of `r`.
 pub fn prove_record(t: u64, n: u64, r: &impl HashReader) -> Result<Vec<Hash>, TlogError> {
     check_size(t)?;
     if n >= t {
@@ -399,7 +419,16 @@ pub fn prove_record(t: u64, n: u64, r: &impl HashReader) -> Result<Vec<Hash>, Tl
 }
 
 /// Checks that `proof` proves that record `n` has leaf hash `leaf` in the
-/// tree of `t` records with root hash `th` (RFC 9162 §2.1.3.2).
+/// tree of `t` records with root hash `th`. The result is that of the
+/// verification algorithm of RFC 9162 §2.1.3.2, computed by walking the
+/// tree's shape: the proof hash of each level goes on the side where the
+/// sibling lies.
+///
+/// # Errors
+///
+/// [`TlogError::InvalidIndex`] unless `n < t`; [`TlogError::BadProofLength`]
+/// if the proof does not have exactly the hashes the question needs;
+/// [`TlogError::BadProof`] if it does not lead to `th`.
 pub fn check_record(
     proof: &[Hash],
     t: u64,
@@ -429,6 +458,12 @@ pub fn check_record(
 /// The consistency proof from the tree of `n` records to the tree of `t`
 /// records, in RFC 9162 §2.1.4 order. Requires `0 < n <= t`; for `n == t`
 /// the proof is empty.
+///
+/// # Errors
+///
+/// [`TlogError::InvalidSizes`] if `n > t`; [`TlogError::EmptyTree`] if
+/// `n == 0`; [`TlogError::SizeTooLarge`] for `t` above [`MAX_TREE_SIZE`];
+/// any error of `r`.
 pub fn prove_tree(t: u64, n: u64, r: &impl HashReader) -> Result<Vec<Hash>, TlogError> {
     check_size(t)?;
     if n > t {
@@ -447,6 +482,13 @@ pub fn prove_tree(t: u64, n: u64, r: &impl HashReader) -> Result<Vec<Hash>, Tlog
 /// is a prefix of the tree of `t` records with root hash `th`
 /// (RFC 9162 §2.1.4.2). Requires `0 < n <= t`; for `n == t` the proof must
 /// be empty and the hashes equal.
+///
+/// # Errors
+///
+/// [`TlogError::InvalidSizes`] if `n > t`; [`TlogError::EmptyTree`] if
+/// `n == 0`; [`TlogError::BadProofLength`] if the proof does not have
+/// exactly the hashes the question needs; [`TlogError::BadProof`] if it does
+/// not lead to both `h` and `th`.
 pub fn check_tree(proof: &[Hash], t: u64, th: &Hash, n: u64, h: &Hash) -> Result<(), TlogError> {
     if n > t {
         return Err(TlogError::InvalidSizes { old: n, new: t });
@@ -465,7 +507,8 @@ pub fn check_tree(proof: &[Hash], t: u64, th: &Hash, n: u64, h: &Hash) -> Result
     let spans = consistency_spans(n, t);
     check_length(proof, spans.len())?;
     // Start from the node that ends at `n`: the first proof hash, or the
-    // whole old tree when the proof leaves it out.
+    // whole old tree when the proof leaves it out. (No sibling ends at `n`:
+    // each lies wholly before or wholly after it.)
     let skip = usize::from(spans[0].hi == n);
     let seed = if skip == 1 { proof[0] } else { *h };
     let (mut old, mut new) = (seed, seed);
@@ -590,6 +633,10 @@ impl Tile {
 
     /// Parses a canonical tile path `tile/<L>/<N>[.p/<W>]`, rejecting any
     /// other spelling of the same tile.
+    ///
+    /// # Errors
+    ///
+    /// [`TlogError::BadTilePath`] for anything else.
     pub fn parse_path(path: &str) -> Result<Tile, TlogError> {
         let bad = || TlogError::BadTilePath(path.to_string());
         let rest = path.strip_prefix("tile/").ok_or_else(bad)?;
@@ -605,6 +652,10 @@ impl Tile {
 
     /// Parses a canonical entry-bundle path `tile/entries/<N>[.p/<W>]`; the
     /// result has level 0.
+    ///
+    /// # Errors
+    ///
+    /// [`TlogError::BadTilePath`] for anything else.
     pub fn parse_entries_path(path: &str) -> Result<Tile, TlogError> {
         let bad = || TlogError::BadTilePath(path.to_string());
         let rest = path.strip_prefix("tile/entries/").ok_or_else(bad)?;
@@ -686,9 +737,18 @@ pub fn tile_hash_indexes(t: &Tile) -> Vec<u64> {
 }
 
 /// The tile's contents: its `W` hashes, `32·W` bytes, read with one call.
+///
+/// # Errors
+///
+/// [`TlogError::BadTile`] for a tile outside every supported tree (see
+/// [`tile_within`]); any error of `r`, such as [`TlogError::MissingHash`]
+/// for a tile beyond the stored tree.
 pub fn read_tile_data(t: &Tile, r: &impl HashReader) -> Result<Vec<u8>, TlogError> {
     if tile_records(t).is_none() {
-        return Err(TlogError::BadTile(format!("{t:?}")));
+        return Err(TlogError::BadTile(format!(
+            "level {} index {} width {}",
+            t.level, t.n, t.width
+        )));
     }
     let hashes = read_exact(r, &tile_hash_indexes(t))?;
     Ok(hashes.iter().flat_map(|h| h.0).collect())

@@ -86,7 +86,7 @@ struct Job {
 }
 
 enum Msg {
-    Submit(Job),
+    Submit(Box<Job>),
     /// Finish the current batch, close the store, then answer.
     Stop(std::sync::mpsc::Sender<()>),
 }
@@ -123,7 +123,10 @@ impl Sequencer {
     /// Submits one signed event and waits for its receipt.
     pub async fn submit(&self, signed: Signed) -> Result<Receipt, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        match self.tx.try_send(Msg::Submit(Job { signed, reply })) {
+        match self
+            .tx
+            .try_send(Msg::Submit(Box::new(Job { signed, reply })))
+        {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SubmitError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Closed),
@@ -155,14 +158,14 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Arc<RwLock<Option<View>>>, config: 
     while let Ok(first) = rx.recv() {
         let mut jobs = Vec::new();
         match first {
-            Msg::Submit(j) => jobs.push(j),
+            Msg::Submit(j) => jobs.push(*j),
             Msg::Stop(done) => stop = Some(done),
         }
         let deadline = Instant::now() + config.max_wait;
         while stop.is_none() && jobs.len() < config.max_batch {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(Msg::Submit(j)) => jobs.push(j),
+                Ok(Msg::Submit(j)) => jobs.push(*j),
                 Ok(Msg::Stop(done)) => stop = Some(done),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
@@ -213,6 +216,9 @@ fn lookup_key(registry: &Registry, batch: &[Job], signer: &KeyRef) -> Option<Ver
     })
 }
 
+/// One signature to check: key, signed message, signature.
+type SigItem<'a> = (&'a VerifierKey, &'a [u8], &'a [u8; 64]);
+
 /// Step 1: verifies every signature, in parallel halves.
 fn verify_signatures(registry: &Registry, origin: &str, jobs: &[Job]) -> Vec<bool> {
     let prepared: Vec<Option<(VerifierKey, Vec<u8>)>> = jobs
@@ -223,7 +229,7 @@ fn verify_signatures(registry: &Registry, origin: &str, jobs: &[Job]) -> Vec<boo
             Some((vk, msg))
         })
         .collect();
-    let items: Vec<(usize, (&VerifierKey, &[u8], &[u8; 64]))> = prepared
+    let items: Vec<(usize, SigItem<'_>)> = prepared
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
@@ -232,7 +238,7 @@ fn verify_signatures(registry: &Registry, origin: &str, jobs: &[Job]) -> Vec<boo
         })
         .collect();
     let mut ok = vec![false; jobs.len()];
-    let check = |part: &[(usize, (&VerifierKey, &[u8], &[u8; 64]))]| -> Vec<(usize, bool)> {
+    let check = |part: &[(usize, SigItem<'_>)]| -> Vec<(usize, bool)> {
         let just: Vec<_> = part.iter().map(|(_, t)| *t).collect();
         verify_batch_strict(&just)
             .into_iter()

@@ -16,18 +16,31 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(dir: &Path, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_lvyue-node"))
-        .args(["serve", "--data", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--data",
+            dir.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn node");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while ureq::get(&format!("http://127.0.0.1:{port}/v1/log")).call().is_err() {
+    while ureq::get(&format!("http://127.0.0.1:{port}/v1/log"))
+        .call()
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "node did not come up");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -54,7 +67,13 @@ fn key_event(n: u64) -> Event {
 }
 
 /// Submits until the node dies; returns (index, leaf hash hex) of every receipt.
-fn hammer(port: u16, office: Arc<Signer>, counter: Arc<AtomicU64>, stop: Arc<AtomicBool>, got: Arc<Mutex<Vec<(u64, String)>>>) {
+fn hammer(
+    port: u16,
+    office: Arc<Signer>,
+    counter: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<(u64, String)>>>,
+) {
     let url = format!("http://127.0.0.1:{port}/v1/submit");
     while !stop.load(Ordering::SeqCst) {
         let n = counter.fetch_add(1, Ordering::SeqCst);
@@ -63,7 +82,9 @@ fn hammer(port: u16, office: Arc<Signer>, counter: Arc<AtomicU64>, stop: Arc<Ato
             Ok(mut resp) => {
                 let v: serde_json::Value = resp.body_mut().read_json().unwrap();
                 let leaf = v["leaf_hash"].as_str().unwrap().to_string();
-                got.lock().unwrap().push((v["index"].as_u64().unwrap(), leaf));
+                got.lock()
+                    .unwrap()
+                    .push((v["index"].as_u64().unwrap(), leaf));
             }
             Err(e) => {
                 eprintln!("client stops: {e}");
@@ -104,15 +125,27 @@ fn sigkill_during_submissions_loses_nothing_acknowledged() {
 }
 
 fn check(dir: &Path, receipts: &[(u64, String)]) {
-    let store = Store::open(&dir.join("store"), &StoreConfig::default()).expect("store reopens after SIGKILL");
+    let store = Store::open(&dir.join("store"), &StoreConfig::default())
+        .expect("store reopens after SIGKILL");
     let view = store.view();
     let size = view.head().size;
     for (index, leaf) in receipts {
-        assert!(*index < size, "acknowledged entry {index} lost: head size is {size}");
+        assert!(
+            *index < size,
+            "acknowledged entry {index} lost: head size is {size}"
+        );
         let bytes = view.entry(*index).unwrap().expect("entry present");
-        assert_eq!(&lvyue_ledger::hash::leaf_hash(&bytes).to_hex(), leaf, "entry {index} changed");
+        assert_eq!(
+            &lvyue_ledger::hash::leaf_hash(&bytes).to_hex(),
+            leaf,
+            "entry {index} changed"
+        );
     }
-    let vkey = Signer::read_file(&dir.join("keys/node.key")).unwrap().verifier_key();
-    let summary = view.audit(&Origin::new(DEFAULT_ORIGIN).unwrap(), &vkey).expect("log re-verifies after crash");
+    let vkey = Signer::read_file(&dir.join("keys/node.key"))
+        .unwrap()
+        .verifier_key();
+    let summary = view
+        .audit(&Origin::new(DEFAULT_ORIGIN).unwrap(), &vkey)
+        .expect("log re-verifies after crash");
     assert_eq!(summary.size, size);
 }

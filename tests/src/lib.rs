@@ -46,10 +46,18 @@ impl TestNode {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let n2 = node.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
                 server::run(listener, n2, server_config, async {
                     let _ = rx.await;
                 })
@@ -87,8 +95,16 @@ impl TestNode {
             .send(&body[..])
             .expect("request");
         let status = resp.status().as_u16();
-        let text = resp.into_body().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        let text = resp
+            .into_body()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     /// Submits a signed event.
@@ -98,21 +114,37 @@ impl TestNode {
 
     /// GETs `path`, returning status and body text.
     pub fn get(&self, path: &str) -> (u16, String) {
-        let resp = ureq::get(&format!("{}{path}", self.url)).config().http_status_as_error(false).build().call().expect("request");
+        let resp = ureq::get(&format!("{}{path}", self.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("request");
         let status = resp.status().as_u16();
-        (status, resp.into_body().with_config().limit(64 << 20).read_to_string().unwrap_or_default())
+        (
+            status,
+            resp.into_body()
+                .with_config()
+                .limit(64 << 20)
+                .read_to_string()
+                .unwrap_or_default(),
+        )
     }
 
     /// Current tree size as the API reports it.
     pub fn size(&self) -> u64 {
         let (_, body) = self.get("/v1/log");
-        serde_json::from_str::<serde_json::Value>(&body).expect("log json")["size"].as_u64().expect("size")
+        serde_json::from_str::<serde_json::Value>(&body).expect("log json")["size"]
+            .as_u64()
+            .expect("size")
     }
 
     /// Registers a new key of `role` (signed by the office) and returns its signer.
     pub fn register(&self, name: &str, role: Role, holder: &str) -> Signer {
         let signer = Signer::generate(KeyName::new(name).expect("name")).expect("keygen");
-        let event = Event::KeyRegistered { key: registration(&signer, role, holder) };
+        let event = Event::KeyRegistered {
+            key: registration(&signer, role, holder),
+        };
         let (status, body) = self.submit(&self.sign(&self.office, event));
         assert_eq!(status, 200, "register {name}: {body}");
         signer
@@ -122,7 +154,8 @@ impl TestNode {
     /// stored hashes, root against the head checkpoint).
     pub fn audit(&self) -> lvyue_ledger::audit::Summary {
         let view = self.node.sequencer.view().expect("running");
-        view.audit(&self.node.origin, &self.node.vkey).expect("log audits clean")
+        view.audit(&self.node.origin, &self.node.vkey)
+            .expect("log audits clean")
     }
 
     /// Stops the server and the sequencer (closing the store).
@@ -157,5 +190,7 @@ pub fn registration(signer: &Signer, role: Role, holder: &str) -> KeyRegistratio
 
 /// A valid USCC built from a number (distinct numbers give distinct codes).
 pub fn uscc(n: u32) -> String {
-    Uscc::with_check(&format!("9161030{n:010}")).expect("valid").to_string()
+    Uscc::with_check(&format!("9161030{n:010}"))
+        .expect("valid")
+        .to_string()
 }

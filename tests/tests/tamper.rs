@@ -31,12 +31,21 @@ fn flipped_entry_byte_is_named() {
         let mut bad = original.clone();
         bad[offset] ^= 0x20;
         store.tamper_raw(b'e', index, &bad).unwrap();
-        let err = store.view().audit(&node.node.origin, &node.node.vkey).unwrap_err();
+        let err = store
+            .view()
+            .audit(&node.node.origin, &node.node.vkey)
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with(&format!("entry {index}:")), "flip in entry {index} at {offset}: {msg}");
+        assert!(
+            msg.starts_with(&format!("entry {index}:")),
+            "flip in entry {index} at {offset}: {msg}"
+        );
         store.tamper_raw(b'e', index, &original).unwrap();
     }
-    store.view().audit(&node.node.origin, &node.node.vkey).expect("restored log is clean");
+    store
+        .view()
+        .audit(&node.node.origin, &node.node.vkey)
+        .expect("restored log is clean");
 }
 
 #[test]
@@ -58,7 +67,10 @@ fn flipped_stored_hash_is_named() {
     // Stored hash 4 is the leaf hash of entry 3: reported as entry 3 altered.
     let original = store.view().stored_hash(4).unwrap().unwrap();
     store.tamper_raw(b'h', 4, &[0u8; 32]).unwrap();
-    let err = store.view().audit(&node.node.origin, &node.node.vkey).unwrap_err();
+    let err = store
+        .view()
+        .audit(&node.node.origin, &node.node.vkey)
+        .unwrap_err();
     assert!(err.to_string().starts_with("entry 3:"), "{err}");
     store.tamper_raw(b'h', 4, &original.0).unwrap();
 }
@@ -72,6 +84,8 @@ fn flipped_byte_in_last_entry_stops_the_store_from_opening() {
         bad[20] ^= 1;
         store.tamper_raw(b'e', 3, &bad).unwrap();
     }
-    let err = Store::open(&path, &StoreConfig::default()).err().expect("tampered head entry refused");
+    let err = Store::open(&path, &StoreConfig::default())
+        .err()
+        .expect("tampered head entry refused");
     assert!(err.to_string().contains("entry 3"), "{err}");
 }

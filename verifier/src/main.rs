@@ -1,1 +1,91 @@
-fn main() {}
+//! `lvyue-verify`: see `lvyue-verify --help`.
+#![forbid(unsafe_code)]
+
+use clap::{Parser, Subcommand};
+use lvyue_ledger::keys::VerifierKey;
+use lvyue_verifier::Failure;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lvyue-verify",
+    version,
+    about = "Verify lvyue receipts and logs (exit 0 verified, 1 violation, 2 could not check)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a receipt saved by `lvyue-node submit` offline.
+    Receipt {
+        file: PathBuf,
+        /// The log's verifier key, `name+hex8+base64`.
+        #[arg(long)]
+        vkey: String,
+    },
+    /// Replay a whole log from a node over HTTP and check it against its signed checkpoint.
+    Audit {
+        #[arg(long)]
+        log: String,
+        #[arg(long)]
+        vkey: String,
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+fn vkey(s: &str) -> Result<VerifierKey, Failure> {
+    VerifierKey::parse(s).map_err(|e| Failure::CouldNotCheck(format!("--vkey: {e}")))
+}
+
+fn run(cli: Cli) -> Result<String, Failure> {
+    match cli.command {
+        Command::Receipt { file, vkey: k } => {
+            let k = vkey(&k)?;
+            let json = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::CouldNotCheck(format!("{}: {e}", file.display())))?;
+            let cp = lvyue_verifier::verify_receipt(&json, &k)?;
+            Ok(format!(
+                "verified: entry is in {} at tree size {}",
+                cp.checkpoint().origin().as_str(),
+                cp.size()
+            ))
+        }
+        Command::Audit {
+            log,
+            vkey: k,
+            quiet,
+        } => {
+            let k = vkey(&k)?;
+            let s = lvyue_verifier::audit_url(&log, &k, |done, total| {
+                if !quiet {
+                    eprint!("\raudited {done}/{total}");
+                }
+            })?;
+            if !quiet {
+                eprintln!();
+            }
+            Ok(format!(
+                "verified: {} entries ({} submitted), root {}",
+                s.size, s.submitted, s.root
+            ))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            eprintln!("lvyue-verify: {f}");
+            ExitCode::from(f.exit_code())
+        }
+    }
+}

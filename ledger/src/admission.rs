@@ -109,6 +109,17 @@ impl Registry {
         self.keys.get(key).map(|(s, _)| s)
     }
 
+    /// The verifier key registered as `key` (revoked or not).
+    #[must_use]
+    pub fn verifier(&self, key: &KeyRef) -> Option<&VerifierKey> {
+        self.keys.get(key).map(|(_, vk)| vk)
+    }
+
+    /// Every registered key (revoked included) with its verifier key.
+    pub fn verifiers(&self) -> impl Iterator<Item = (&KeyRef, &VerifierKey)> {
+        self.keys.iter().map(|(r, (_, vk))| (r, vk))
+    }
+
     /// Number of registered keys (revoked included).
     #[must_use]
     pub fn len(&self) -> usize {

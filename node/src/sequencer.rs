@@ -1,17 +1,22 @@
 //! The sequencer: one thread that owns the store's write side.
 //!
-//! Submissions arrive on a bounded channel. The thread takes the first one,
-//! then keeps collecting until the batch is full or the wait bound passes
-//! (group commit). For each batch it:
-//! 1. verifies all signatures in parallel batches (two threads; batch
-//!    verification falls back to strict single checks on failure),
-//! 2. admits submissions in arrival order against the key registry, refusing
-//!    duplicates (already in the log, or twice in this batch), wrong roles,
-//!    unknown or revoked keys, oversize entries — each alone, with its reason,
-//! 3. builds the hash-chained entries, appends them, their Merkle hashes and
-//!    the new head in one durable sled transaction, signing a checkpoint,
-//! 4. answers each submitter with a receipt (entry, inclusion proof, signed
-//!    checkpoint) only after the flush has returned.
+//! A submission goes through two stages:
+//! 1. in the submitting task (on the async workers, so both cores verify in
+//!    parallel while the sequencer thread writes): its signature is checked
+//!    strictly against the public key registered under the key it names;
+//! 2. on the sequencer thread, which collects submissions until the batch is
+//!    full or the wait bound passes (group commit), then for the batch:
+//!    admits each submission in arrival order against the key registry
+//!    (unknown or revoked key, wrong role, replay of a submission already in
+//!    the log or earlier in this batch, oversize entry: each refused alone,
+//!    with its reason), builds the hash-chained entries, appends them with
+//!    their Merkle hashes and the new head in one durable sled transaction
+//!    under a freshly signed checkpoint, publishes the new head to readers,
+//!    and only then answers each submitter with its receipt (entry,
+//!    inclusion proof, signed checkpoint).
+//!
+//! A key registered earlier in the same batch is not yet known to stage 1;
+//! such submissions are verified on the sequencer thread.
 
 use crate::clock::Clock;
 use lvyue_ledger::Hash;
@@ -20,11 +25,11 @@ use lvyue_ledger::checkpoint::{Checkpoint, Origin, sign_checkpoint};
 use lvyue_ledger::codec::{CodecError, MAX_RECORD_SIZE};
 use lvyue_ledger::event::Event;
 use lvyue_ledger::hash::leaf_hash;
-use lvyue_ledger::keys::{Signer, VerifierKey, verify_batch_strict};
+use lvyue_ledger::keys::{KeyName, Signer, VerifierKey};
 use lvyue_ledger::record::{Body, Entry, KeyRef, Signed};
-use lvyue_ledger::store::{Batch, Store, StoreError, View};
+use lvyue_ledger::store::{Batch, Store, View};
 use lvyue_ledger::tlog_proof::TlogProof;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -80,9 +85,33 @@ pub enum SubmitError {
     Storage(String),
 }
 
+impl From<CodecError> for SubmitError {
+    fn from(e: CodecError) -> SubmitError {
+        match e {
+            CodecError::TooLarge { size } => SubmitError::TooLarge { size },
+            other => SubmitError::Codec(other),
+        }
+    }
+}
+
+/// What stage 1 found out about a signature.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SigCheck {
+    Valid,
+    Invalid,
+    /// The key was not known to stage 1.
+    Unchecked,
+}
+
+type Reply = oneshot::Sender<Result<Receipt, SubmitError>>;
+
+/// A reply to send once the batch's head is published.
+type Answer = (Reply, Result<Receipt, SubmitError>);
+
 struct Job {
     signed: Signed,
-    reply: oneshot::Sender<Result<Receipt, SubmitError>>,
+    sig: SigCheck,
+    reply: Reply,
 }
 
 enum Msg {
@@ -91,11 +120,18 @@ enum Msg {
     Stop(std::sync::mpsc::Sender<()>),
 }
 
+/// Verifier keys by name and id, for stage 1. Keys are never removed
+/// (revocation is checked on the sequencer thread), so a reader can only
+/// miss a key registered moments ago, which stage 2 then verifies.
+type KeyMap = Arc<RwLock<HashMap<KeyRef, VerifierKey>>>;
+
 /// Handle to the sequencer thread.
 #[derive(Clone)]
 pub struct Sequencer {
     tx: SyncSender<Msg>,
     view: Arc<RwLock<Option<View>>>,
+    keys: KeyMap,
+    origin: Origin,
 }
 
 /// Everything the sequencer thread owns.
@@ -107,31 +143,70 @@ pub struct Writer {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Reads through a lock that a panicking holder may have poisoned: the
+/// guarded values are plain data, always left consistent.
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Sequencer {
     /// Starts the sequencer thread.
     pub fn start(writer: Writer, config: SequencerConfig) -> Sequencer {
         let (tx, rx) = std::sync::mpsc::sync_channel(config.queue_capacity);
         let view = Arc::new(RwLock::new(Some(writer.store.view().clone())));
-        let shared = view.clone();
+        let keys: HashMap<KeyRef, VerifierKey> = writer
+            .registry
+            .verifiers()
+            .map(|(r, k)| (r.clone(), k.clone()))
+            .collect();
+        let keys = Arc::new(RwLock::new(keys));
+        let origin = writer.origin.clone();
+        let shared = Shared {
+            view: view.clone(),
+            keys: keys.clone(),
+        };
         std::thread::Builder::new()
             .name("lvyue-sequencer".into())
             .spawn(move || run(writer, rx, shared, config))
             .expect("spawn sequencer thread");
-        Sequencer { tx, view }
+        Sequencer {
+            tx,
+            view,
+            keys,
+            origin,
+        }
     }
 
     /// Submits one signed event and waits for its receipt.
     pub async fn submit(&self, signed: Signed) -> Result<Receipt, SubmitError> {
+        let sig = self.check_signature(&signed)?;
         let (reply, rx) = oneshot::channel();
         match self
             .tx
-            .try_send(Msg::Submit(Box::new(Job { signed, reply })))
+            .try_send(Msg::Submit(Box::new(Job { signed, sig, reply })))
         {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SubmitError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Closed),
         }
         rx.await.unwrap_or(Err(SubmitError::Closed))
+    }
+
+    /// Stage 1. A signature check is ~40 µs of CPU: short enough to run on
+    /// the async worker rather than pay a hop to the blocking pool.
+    fn check_signature(&self, signed: &Signed) -> Result<SigCheck, SubmitError> {
+        let Some(key) = read(&self.keys).get(&signed.payload.signer).cloned() else {
+            return Ok(SigCheck::Unchecked);
+        };
+        let msg = signed.payload.signed_message(self.origin.as_str())?;
+        Ok(match key.verify_strict(&msg, &signed.signature) {
+            Ok(()) => SigCheck::Valid,
+            Err(_) => SigCheck::Invalid,
+        })
     }
 
     /// Stops the sequencer after the batch in progress, closing the store.
@@ -147,12 +222,17 @@ impl Sequencer {
     /// The view at the latest durable head; `None` once stopped.
     #[must_use]
     pub fn view(&self) -> Option<View> {
-        // A poisoned lock only means a reader panicked; the view itself is plain data.
-        self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
+        read(&self.view).clone()
     }
 }
 
-fn run(w: Writer, rx: Receiver<Msg>, shared: Arc<RwLock<Option<View>>>, config: SequencerConfig) {
+/// What the sequencer thread publishes to readers.
+struct Shared {
+    view: Arc<RwLock<Option<View>>>,
+    keys: KeyMap,
+}
+
+fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
     let mut w = Some(w);
     let mut stop = None;
     while let Ok(first) = rx.recv() {
@@ -170,20 +250,26 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Arc<RwLock<Option<View>>>, config: 
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
-        if let Some(writer) = w.as_mut() {
-            if !jobs.is_empty() {
-                writer.process(jobs);
-                *shared.write().unwrap_or_else(|e| e.into_inner()) =
-                    Some(writer.store.view().clone());
+        match w.as_mut() {
+            Some(writer) if !jobs.is_empty() => {
+                let (receipts, new_keys) = writer.process(jobs);
+                // Readers see the new head before any submitter holds a receipt for it.
+                *write(&shared.view) = Some(writer.store.view().clone());
+                write(&shared.keys).extend(new_keys);
+                for (reply, receipt) in receipts {
+                    let _ = reply.send(receipt);
+                }
             }
-        } else {
-            for j in jobs {
-                let _ = j.reply.send(Err(SubmitError::Closed));
+            Some(_) => {}
+            None => {
+                for j in jobs {
+                    let _ = j.reply.send(Err(SubmitError::Closed));
+                }
             }
         }
         if let Some(done) = stop.take() {
             // Drop every handle on sled so the folder lock is released.
-            *shared.write().unwrap_or_else(|e| e.into_inner()) = None;
+            *write(&shared.view) = None;
             drop(w.take());
             tracing::info!("sequencer stopped");
             let _ = done.send(());
@@ -192,179 +278,126 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Arc<RwLock<Option<View>>>, config: 
     }
 }
 
-/// The key a submission names: from the registry, or registered earlier in the batch.
-fn lookup_key(registry: &Registry, batch: &[Job], signer: &KeyRef) -> Option<VerifierKey> {
-    if let Some(state) = registry.get(signer) {
-        return VerifierKey::new(
-            lvyue_ledger::keys::KeyName::new(state.registration.name.as_str()).ok()?,
-            &state.registration.public_key,
-        )
-        .ok();
-    }
-    batch.iter().find_map(|j| {
-        let reg = match &j.signed.payload.event {
-            Event::KeyRegistered { key } => key,
-            Event::Genesis { node_key, .. } => node_key,
-            _ => return None,
-        };
-        let vk = VerifierKey::new(
-            lvyue_ledger::keys::KeyName::new(reg.name.as_str()).ok()?,
-            &reg.public_key,
-        )
-        .ok()?;
-        (reg.name == signer.name && vk.id() == signer.id).then_some(vk)
-    })
-}
-
-/// One signature to check: key, signed message, signature.
-type SigItem<'a> = (&'a VerifierKey, &'a [u8], &'a [u8; 64]);
-
-/// Step 1: verifies every signature, in parallel halves.
-fn verify_signatures(registry: &Registry, origin: &str, jobs: &[Job]) -> Vec<bool> {
-    let prepared: Vec<Option<(VerifierKey, Vec<u8>)>> = jobs
-        .iter()
-        .map(|j| {
-            let vk = lookup_key(registry, jobs, &j.signed.payload.signer)?;
-            let msg = j.signed.payload.signed_message(origin).ok()?;
-            Some((vk, msg))
-        })
-        .collect();
-    let items: Vec<(usize, SigItem<'_>)> = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            p.as_ref()
-                .map(|(k, m)| (i, (k, m.as_slice(), &jobs[i].signed.signature)))
-        })
-        .collect();
-    let mut ok = vec![false; jobs.len()];
-    let check = |part: &[(usize, SigItem<'_>)]| -> Vec<(usize, bool)> {
-        let just: Vec<_> = part.iter().map(|(_, t)| *t).collect();
-        verify_batch_strict(&just)
-            .into_iter()
-            .zip(part)
-            .map(|(r, (i, _))| (*i, r.is_ok()))
-            .collect()
-    };
-    let results: Vec<(usize, bool)> = if items.len() >= 64 {
-        let (a, b) = items.split_at(items.len() / 2);
-        std::thread::scope(|s| {
-            let h = s.spawn(|| check(b));
-            let mut r = check(a);
-            r.extend(h.join().unwrap_or_default());
-            r
-        })
-    } else {
-        check(&items)
-    };
-    for (i, good) in results {
-        ok[i] = good;
-    }
-    ok
+/// Batch state threaded through admission.
+struct Pending {
+    batch: Batch,
+    accepted: Vec<(Reply, Vec<u8>, Hash)>,
+    /// Submission ids admitted in this batch, with their indexes.
+    seen: HashMap<Hash, u64>,
+    new_keys: Vec<(KeyRef, VerifierKey)>,
+    prev: Hash,
+    next: u64,
+    time_ms: i64,
 }
 
 impl Writer {
-    fn process(&mut self, jobs: Vec<Job>) {
-        let sig_ok = verify_signatures(&self.registry, self.origin.as_str(), &jobs);
+    /// Admits and appends one batch. Returns the replies to send once the new
+    /// head is published, and the keys it registered.
+    fn process(&mut self, jobs: Vec<Job>) -> (Vec<Answer>, Vec<(KeyRef, VerifierKey)>) {
         let head = self.store.head().clone();
-        let time_ms = self.clock.now_ms().max(head.time_ms);
-        let mut batch = Batch::default();
-        let mut accepted: Vec<(Job, Vec<u8>, Hash)> = Vec::new();
-        let mut seen = HashSet::new();
-        let mut prev = head.last_leaf;
+        let mut p = Pending {
+            batch: Batch::default(),
+            accepted: Vec::new(),
+            seen: HashMap::new(),
+            new_keys: Vec::new(),
+            prev: head.last_leaf,
+            next: head.size,
+            // Node time never goes backwards: a clock behind the head is held at the head.
+            time_ms: self.clock.now_ms().max(head.time_ms),
+        };
         let registry_before = self.registry.clone();
-        for (job, good) in jobs.into_iter().zip(sig_ok) {
-            let index = head.size + accepted.len() as u64;
-            match self.admit(
-                &job.signed,
-                good,
-                index,
-                time_ms,
-                &mut seen,
-                prev,
-                &mut batch,
-            ) {
-                Ok((bytes, leaf)) => {
-                    prev = leaf;
-                    accepted.push((job, bytes, leaf));
-                }
+        for job in jobs {
+            match self.admit(&job.signed, job.sig, &mut p) {
+                Ok((bytes, leaf)) => p.accepted.push((job.reply, bytes, leaf)),
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
                 }
             }
         }
-        if accepted.is_empty() {
-            return;
+        if p.accepted.is_empty() {
+            return (Vec::new(), Vec::new());
         }
-        if let Err(e) = self.commit(batch, accepted) {
-            tracing::error!(error = %e, "append failed; batch refused");
-            self.registry = registry_before;
+        match self.commit(p.batch, p.accepted) {
+            Ok(replies) => (replies, p.new_keys),
+            Err(replies) => {
+                tracing::error!("append failed; batch refused");
+                self.registry = registry_before;
+                (replies, Vec::new())
+            }
         }
     }
 
-    /// Step 2 for one submission: admission, then its entry and index rows.
-    #[allow(clippy::too_many_arguments)] // the batch state threaded through one loop
+    /// Admission of one submission: replay, registry, signature, size; then
+    /// its entry and index rows join the batch.
     fn admit(
         &mut self,
         signed: &Signed,
-        sig_ok: bool,
-        index: u64,
-        time_ms: i64,
-        seen: &mut HashSet<Hash>,
-        prev: Hash,
-        batch: &mut Batch,
+        sig: SigCheck,
+        p: &mut Pending,
     ) -> Result<(Vec<u8>, Hash), SubmitError> {
-        let id = signed.submission_id().map_err(SubmitError::Codec)?;
-        if let Some(at) = self
+        let index = p.next;
+        let id = signed.submission_id()?;
+        let durable = self
             .store
             .view()
             .submission(&id)
-            .map_err(|e| SubmitError::Storage(e.to_string()))?
-        {
+            .map_err(|e| SubmitError::Storage(e.to_string()))?;
+        if let Some(at) = durable.or_else(|| p.seen.get(&id).copied()) {
             return Err(AdmissionError::Duplicate(at).into());
         }
-        if !seen.insert(id) {
-            return Err(AdmissionError::DuplicateInBatch.into());
-        }
-        self.registry.authorize(signed, index, time_ms)?;
-        if !sig_ok {
+        let key = self.registry.authorize(signed, index, p.time_ms)?;
+        let valid = match sig {
+            SigCheck::Valid => true,
+            SigCheck::Invalid => false,
+            SigCheck::Unchecked => {
+                let msg = signed.payload.signed_message(self.origin.as_str())?;
+                key.verify_strict(&msg, &signed.signature).is_ok()
+            }
+        };
+        if !valid {
             return Err(AdmissionError::BadSignature(signed.payload.signer.to_string()).into());
         }
         let entry = Entry {
             index,
-            time_ms,
-            prev,
+            time_ms: p.time_ms,
+            prev: p.prev,
             body: Body::Submitted(signed.clone()),
         };
-        let bytes = match entry.encode() {
-            Ok(b) => b,
-            Err(CodecError::TooLarge { size }) => return Err(SubmitError::TooLarge { size }),
-            Err(e) => return Err(SubmitError::Codec(e)),
-        };
+        let bytes = entry.encode()?;
         let leaf = leaf_hash(&bytes);
         for state in self.registry.apply(index, &signed.payload.event)? {
-            let id = VerifierKey::new(
-                lvyue_ledger::keys::KeyName::new(state.registration.name.as_str())
-                    .map_err(|e| SubmitError::Storage(e.to_string()))?,
-                &state.registration.public_key,
-            )
-            .map_err(|e| SubmitError::Storage(e.to_string()))?
-            .id();
-            batch
-                .put_key_state(&state, id)
-                .map_err(SubmitError::Codec)?;
+            let name = KeyName::new(state.registration.name.as_str())
+                .map_err(|e| SubmitError::Storage(e.to_string()))?;
+            let vk = VerifierKey::new(name, &state.registration.public_key)
+                .map_err(|e| SubmitError::Storage(e.to_string()))?;
+            p.batch.put_key_state(&state, vk.id())?;
+            if matches!(
+                signed.payload.event,
+                Event::KeyRegistered { .. } | Event::Genesis { .. }
+            ) {
+                p.new_keys.push((
+                    KeyRef {
+                        name: state.registration.name.clone(),
+                        id: vk.id(),
+                    },
+                    vk,
+                ));
+            }
         }
-        batch.record_submission(&id, index);
-        batch.push_entry(bytes.clone(), leaf, time_ms);
+        p.batch.record_submission(&id, index);
+        p.batch.push_entry(bytes.clone(), leaf, p.time_ms);
+        p.seen.insert(id, index);
+        p.prev = leaf;
+        p.next += 1;
         Ok((bytes, leaf))
     }
 
-    /// Steps 3 and 4: one durable append, then the receipts.
+    /// One durable append, then the receipts (or the storage error for everyone).
     fn commit(
         &mut self,
         batch: Batch,
-        accepted: Vec<(Job, Vec<u8>, Hash)>,
-    ) -> Result<(), StoreError> {
+        accepted: Vec<(Reply, Vec<u8>, Hash)>,
+    ) -> Result<Vec<Answer>, Vec<Answer>> {
         let (signer, origin) = (&self.signer, &self.origin);
         let result = self.store.append(batch, |size, root| {
             Ok(sign_checkpoint(&Checkpoint::new(origin.clone(), size, *root), signer).into_bytes())
@@ -372,27 +405,31 @@ impl Writer {
         let appended = match result {
             Ok(a) => a,
             Err(e) => {
-                for (job, _, _) in accepted {
-                    let _ = job.reply.send(Err(SubmitError::Storage(e.to_string())));
-                }
-                return Err(e);
+                tracing::error!(error = %e, "durable append failed");
+                return Err(accepted
+                    .into_iter()
+                    .map(|(r, _, _)| (r, Err(SubmitError::Storage(e.to_string()))))
+                    .collect());
             }
         };
-        let checkpoint = self.store.head().checkpoint.clone();
-        for (k, ((job, bytes, leaf), proof)) in
-            accepted.into_iter().zip(appended.proofs).enumerate()
-        {
-            let index = appended.first_index + k as u64;
-            let receipt = TlogProof::new(None, index, proof, checkpoint.clone())
-                .map(|p| Receipt {
-                    index,
-                    leaf_hash: leaf,
-                    entry: bytes,
-                    proof: p.to_text(),
-                })
-                .map_err(|e| SubmitError::Storage(e.to_string()));
-            let _ = job.reply.send(receipt);
-        }
-        Ok(())
+        let checkpoint = &self.store.head().checkpoint;
+        let replies = accepted
+            .into_iter()
+            .zip(appended.proofs)
+            .enumerate()
+            .map(|(k, ((reply, bytes, leaf), proof))| {
+                let index = appended.first_index + k as u64;
+                let receipt = TlogProof::new(None, index, proof, checkpoint.clone())
+                    .map(|p| Receipt {
+                        index,
+                        leaf_hash: leaf,
+                        entry: bytes,
+                        proof: p.to_text(),
+                    })
+                    .map_err(|e| SubmitError::Storage(e.to_string()));
+                (reply, receipt)
+            })
+            .collect();
+        Ok(replies)
     }
 }

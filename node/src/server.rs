@@ -363,6 +363,11 @@ async fn consistency(
                 q.old
             )));
         }
+        if q.old == 0 {
+            return Err(bad_query(
+                "old size 0: there is no consistency proof from the empty tree",
+            ));
+        }
         let proof = tlog::prove_tree(new, q.old, &view.reader()).map_err(ApiError::internal)?;
         Ok(axum::Json(ConsistencyAnswer {
             old: q.old,

@@ -1,0 +1,74 @@
+//! The standalone verifier against a real node: offline receipts and a full
+//! audit over HTTP (checkpoint + entry bundles).
+
+use lvyue_ledger::event::Event;
+use lvyue_ledger::keys::{KeyName, Signer};
+use lvyue_ledger::types::Role;
+use lvyue_tests::{TestNode, uscc};
+use lvyue_verifier::Failure;
+
+fn receipt_json(n: &TestNode) -> String {
+    let firm = Signer::generate(KeyName::new("firm-r").unwrap()).unwrap();
+    let reg = lvyue_tests::registration(&firm, Role::MarketEntity, &uscc(7));
+    let (status, body) = n.submit(&n.sign(&n.office, Event::KeyRegistered { key: reg }));
+    assert_eq!(status, 200, "{body}");
+    body.to_string()
+}
+
+#[test]
+fn receipt_verifies_offline_and_tampering_is_a_violation() {
+    let n = TestNode::start();
+    let json = receipt_json(&n);
+    let cp = lvyue_verifier::verify_receipt(&json, &n.node.vkey).expect("receipt verifies");
+    assert_eq!(cp.size(), 2);
+
+    // A flipped bit in the entry: the proof no longer holds.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entry = v["entry"].as_str().unwrap().to_string();
+    let mut bytes = base64_decode(&entry);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    v["entry"] = base64_encode(&bytes).into();
+    let err = lvyue_verifier::verify_receipt(&v.to_string(), &n.node.vkey).unwrap_err();
+    assert!(matches!(err, Failure::Violation(_)), "{err}");
+    assert_eq!(err.exit_code(), 1);
+
+    // Another log's key: the checkpoint does not open.
+    let other = Signer::generate(KeyName::new(n.node.vkey.name().as_str()).unwrap()).unwrap();
+    let err = lvyue_verifier::verify_receipt(&json, &other.verifier_key()).unwrap_err();
+    assert_eq!(err.exit_code(), 1, "{err}");
+
+    // Not a receipt at all: could not check.
+    let err = lvyue_verifier::verify_receipt("{}", &n.node.vkey).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+}
+
+#[test]
+fn audit_over_http_replays_every_entry() {
+    let n = TestNode::start();
+    for i in 0..300 {
+        n.register(&format!("firm-{i}"), Role::MarketEntity, &uscc(i));
+    }
+    let summary = lvyue_verifier::audit_url(&n.url, &n.node.vkey, |_, _| {}).expect("audit");
+    assert_eq!(summary.size, 301);
+    assert_eq!(summary.submitted, 301);
+    assert_eq!(summary.root, n.audit().root);
+}
+
+#[test]
+fn audit_of_an_unreachable_node_could_not_check() {
+    let n = TestNode::start();
+    let vkey = n.node.vkey.clone();
+    let err = lvyue_verifier::audit_url("http://127.0.0.1:9", &vkey, |_, _| {}).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}

@@ -288,6 +288,17 @@ impl Registry {
             .map_err(|e| AdmissionError::InvalidEvent(e.to_string()))
     }
 
+    fn check_milestones(
+        &self,
+        milestones: &[crate::event::Milestone],
+    ) -> Result<(), AdmissionError> {
+        for m in milestones {
+            self.check_subject(&m.obligor)?;
+            self.check_subject(&m.obligee)?;
+        }
+        Ok(())
+    }
+
     /// Every organisation code an ordinary event names must be valid.
     fn check_subjects(&self, event: &Event) -> Result<(), AdmissionError> {
         match event {
@@ -295,15 +306,17 @@ impl Registry {
                 for p in &contract.parties {
                     self.check_subject(&p.subject)?;
                 }
-                for m in &contract.milestones {
-                    self.check_subject(&m.obligor)?;
-                    self.check_subject(&m.obligee)?;
-                }
+                self.check_milestones(&contract.milestones)?;
                 if let crate::event::Source::Delegated { principal } = &contract.source {
                     self.check_uscc(principal)?;
                 }
                 Ok(())
             }
+            Event::ContractAmended { milestones, .. }
+            | Event::MediationRecorded {
+                outcome: crate::event::MediationOutcome::Settled { milestones },
+                ..
+            } => self.check_milestones(milestones),
             Event::FilingAcknowledged { party, .. } => self.check_subject(party),
             Event::RepairApplied { entity, .. } => self.check_subject(entity),
             Event::DelegationGranted {

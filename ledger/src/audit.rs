@@ -169,6 +169,14 @@ impl Auditor {
         signed: &crate::record::Signed,
     ) -> Result<(), Violation> {
         let bad = |reason: String| Violation::NotAdmissible { index, reason };
+        if let crate::event::Event::Genesis { origin, .. } = &signed.payload.event {
+            if origin.as_str() != self.origin {
+                return Err(bad(format!(
+                    "genesis names origin {origin:?}, the log is {:?}",
+                    self.origin
+                )));
+            }
+        }
         let id = signed.submission_id().map_err(|e| bad(e.to_string()))?;
         if let Some(&first) = self.seen.get(&id) {
             return Err(Violation::Replay { index, first });

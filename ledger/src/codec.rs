@@ -23,6 +23,19 @@ pub const CONFIG: Configuration<BigEndian, Fixint, Limit<{ MAX_RECORD_SIZE }>> =
         .with_fixed_int_encoding()
         .with_limit::<{ MAX_RECORD_SIZE }>();
 
+/// The configuration for decoding: the same layout, with a looser limit.
+/// bincode charges a decoder the *in-memory* size of every collection item
+/// (e.g. 152 bytes per milestone that may take 68 bytes on the wire), so
+/// decoding under [`CONFIG`]'s 65,535-byte limit would refuse records the
+/// encoder produced. Inputs are capped at [`MAX_RECORD_SIZE`] bytes before
+/// decoding; no item is more than 16 times larger in memory than on the
+/// wire, so this limit only bounds allocation against lying length prefixes.
+pub const DECODE_CONFIG: Configuration<BigEndian, Fixint, Limit<{ 16 * MAX_RECORD_SIZE }>> =
+    bincode::config::standard()
+        .with_big_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<{ 16 * MAX_RECORD_SIZE }>();
+
 /// Version byte that starts every canonical byte string.
 pub const FORMAT_VERSION: u8 = 1;
 
@@ -71,7 +84,7 @@ pub fn decode<T: Encode + Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
     if bytes.len() > MAX_RECORD_SIZE {
         return Err(CodecError::TooLarge { size: bytes.len() });
     }
-    let (value, used): (T, usize) = bincode::decode_from_slice(body, CONFIG)
+    let (value, used): (T, usize) = bincode::decode_from_slice(body, DECODE_CONFIG)
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != body.len() {
         return Err(CodecError::TrailingBytes {

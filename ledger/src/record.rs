@@ -49,14 +49,26 @@ impl Payload {
     /// The exact bytes the signer signs for a log named `origin`:
     /// `SUBMISSION_LABEL ‖ origin ‖ 0x0A ‖ canonical(payload)`.
     pub fn signed_message(&self, origin: &str) -> Result<Vec<u8>, CodecError> {
-        let body = codec::encode(self)?;
-        let mut msg = Vec::with_capacity(SUBMISSION_LABEL.len() + origin.len() + 1 + body.len());
-        msg.extend_from_slice(SUBMISSION_LABEL);
-        msg.extend_from_slice(origin.as_bytes());
-        msg.push(b'\n');
-        msg.extend_from_slice(&body);
-        Ok(msg)
+        Ok(signed_message(origin, &codec::encode(self)?))
     }
+}
+
+/// `SUBMISSION_LABEL ‖ origin ‖ 0x0A ‖ payload_canonical`: what a submitter signs.
+#[must_use]
+pub fn signed_message(origin: &str, payload_canonical: &[u8]) -> Vec<u8> {
+    let mut msg =
+        Vec::with_capacity(SUBMISSION_LABEL.len() + origin.len() + 1 + payload_canonical.len());
+    msg.extend_from_slice(SUBMISSION_LABEL);
+    msg.extend_from_slice(origin.as_bytes());
+    msg.push(b'\n');
+    msg.extend_from_slice(payload_canonical);
+    msg
+}
+
+/// The replay-protection id of a payload given its canonical bytes.
+#[must_use]
+pub fn submission_id(payload_canonical: &[u8]) -> Hash {
+    labelled_hash(SUBMISSION_ID_LABEL, payload_canonical)
 }
 
 /// A signed submission, as posted by a client and as stored in the log.
@@ -188,6 +200,34 @@ impl Entry {
     /// Strictly decodes canonical bytes.
     pub fn decode(bytes: &[u8]) -> Result<Entry, CodecError> {
         codec::decode(bytes)
+    }
+
+    /// Canonical bytes of a submitted entry, built from the canonical bytes
+    /// of its payload without re-encoding: by the layout of docs/FORMAT.md,
+    /// `0x01 ‖ index ‖ time ‖ prev ‖ u32 0 (Body::Submitted) ‖ payload
+    /// without its version byte ‖ signature`. Equal to
+    /// `Entry { .. Body::Submitted(..) }.encode()` (tested).
+    pub fn submitted_bytes(
+        index: u64,
+        time_ms: i64,
+        prev: &Hash,
+        payload_canonical: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<Vec<u8>, CodecError> {
+        let body = payload_canonical.get(1..).ok_or(CodecError::Empty)?;
+        let size = 1 + 8 + 8 + 32 + 4 + body.len() + 64;
+        if size > codec::MAX_RECORD_SIZE {
+            return Err(CodecError::TooLarge { size });
+        }
+        let mut out = Vec::with_capacity(size);
+        out.push(codec::FORMAT_VERSION);
+        out.extend_from_slice(&index.to_be_bytes());
+        out.extend_from_slice(&time_ms.to_be_bytes());
+        out.extend_from_slice(&prev.0);
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(signature);
+        Ok(out)
     }
 
     /// RFC 6962 leaf hash of the canonical bytes.

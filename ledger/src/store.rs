@@ -6,7 +6,7 @@
 //! | key                         | value                                   |
 //! |-----------------------------|-----------------------------------------|
 //! | `e` ‖ index (u64)           | canonical entry bytes                   |
-//! | `h` ‖ stored hash index (u64) | 32-byte Merkle hash (tlog layout)     |
+//! | `h` ‖ level (u8) ‖ block (u64) | up to 256 Merkle hashes of that level, positions `256·block …`, concatenated |
 //! | `s` ‖ submission id (32)    | index (u64) of the entry holding it     |
 //! | `k` ‖ key name ‖ `+` ‖ id   | canonical [`KeyState`]                  |
 //! | `m` ‖ name                  | node metadata (origin, public key)      |
@@ -322,8 +322,8 @@ impl Store {
             last_leaf = *leaf;
             n += 1;
         }
-        for (i, h) in &pending {
-            writes.insert(&index_key(b'h', *i), &h.0);
+        for (k, v) in hash_blocks(&log, old.size, &pending)? {
+            writes.insert(k.as_slice(), v);
         }
         for (k, v) in &batch.rows {
             writes.insert(k.as_slice(), v.as_slice());
@@ -387,10 +387,31 @@ impl Store {
         Ok(())
     }
 
-    /// Overwrites a raw key: for tamper tests only.
+    /// Overwrites the canonical bytes of entry `i`: for tamper tests only.
     #[doc(hidden)]
-    pub fn tamper_raw(&self, prefix: u8, i: u64, value: &[u8]) -> Result<(), StoreError> {
-        self.view.log.insert(index_key(prefix, i), value)?;
+    pub fn tamper_entry(&self, i: u64, value: &[u8]) -> Result<(), StoreError> {
+        self.view.log.insert(index_key(b'e', i), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Overwrites stored hash `i` inside its block: for tamper tests only.
+    #[doc(hidden)]
+    pub fn tamper_hash(&self, i: u64, value: &Hash) -> Result<(), StoreError> {
+        let (level, n) = tlog::split_stored_hash_index(i);
+        let key = block_key(level, n / BLOCK);
+        let mut block = self
+            .view
+            .log
+            .get(key)?
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
+        let at = (n % BLOCK) as usize * 32;
+        block
+            .get_mut(at..at + 32)
+            .ok_or_else(|| StoreError::Corrupt(format!("no stored hash {i}")))?
+            .copy_from_slice(&value.0);
+        self.view.log.insert(key, block)?;
         self.db.flush()?;
         Ok(())
     }
@@ -399,6 +420,64 @@ impl Store {
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
+}
+
+/// Hashes per block row: one C2SP tile's width.
+const BLOCK: u64 = tlog::TILE_WIDTH;
+
+fn block_key(level: u8, block: u64) -> [u8; 10] {
+    let mut k = [0u8; 10];
+    k[0] = b'h';
+    k[1] = level;
+    k[2..].copy_from_slice(&block.to_be_bytes());
+    k
+}
+
+/// A block row: its key and its concatenated hashes.
+type BlockRow = ([u8; 10], Vec<u8>);
+
+/// The block rows to write for the `pending` hashes of one batch appended
+/// to a tree of `old_size`: each touched block's durable prefix followed by
+/// its new hashes, in position order. A batch of 1024 entries rewrites a
+/// few dozen rows instead of writing ~2048 single-hash rows.
+fn hash_blocks(
+    log: &sled::Tree,
+    old_size: u64,
+    pending: &HashMap<u64, Hash>,
+) -> Result<Vec<BlockRow>, StoreError> {
+    let mut by_block: std::collections::BTreeMap<(u8, u64), Vec<(u64, Hash)>> =
+        std::collections::BTreeMap::new();
+    for (&i, h) in pending {
+        let (level, n) = tlog::split_stored_hash_index(i);
+        by_block
+            .entry((level, n / BLOCK))
+            .or_default()
+            .push((n, *h));
+    }
+    let mut out = Vec::with_capacity(by_block.len());
+    for ((level, block), mut hashes) in by_block {
+        hashes.sort_unstable_by_key(|(n, _)| *n);
+        let durable = (old_size >> level).saturating_sub(block * BLOCK).min(BLOCK) as usize;
+        let mut value = match log.get(block_key(level, block))? {
+            Some(v) if v.len() >= durable * 32 => v[..durable * 32].to_vec(),
+            Some(_) | None if durable > 0 => {
+                return Err(StoreError::Corrupt(format!(
+                    "hash block {level}/{block} is shorter than the durable tree"
+                )));
+            }
+            _ => Vec::new(),
+        };
+        for (n, h) in hashes {
+            if n != block * BLOCK + (value.len() / 32) as u64 {
+                return Err(StoreError::Corrupt(format!(
+                    "hash {level}/{n} is not contiguous with its block"
+                )));
+            }
+            value.extend_from_slice(&h.0);
+        }
+        out.push((block_key(level, block), value));
+    }
+    Ok(out)
 }
 
 /// Reads stored hashes from sled (and from a batch not yet written).
@@ -416,13 +495,16 @@ impl StoreReader<'_> {
         if i >= self.limit {
             return Ok(None);
         }
-        let Some(v) = self.log.get(index_key(b'h', i))? else {
+        let (level, n) = tlog::split_stored_hash_index(i);
+        let Some(v) = self.log.get(block_key(level, n / BLOCK))? else {
             return Ok(None);
         };
-        let arr: [u8; 32] = v
-            .as_ref()
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("stored hash {i} is not 32 bytes")))?;
+        let at = (n % BLOCK) as usize * 32;
+        let Some(bytes) = v.get(at..at + 32) else {
+            return Ok(None);
+        };
+        let mut arr = [0u8; 32];
+        arr.copy_from_slice(bytes);
         Ok(Some(Hash(arr)))
     }
 }

@@ -26,7 +26,7 @@ use lvyue_ledger::codec::{CodecError, MAX_RECORD_SIZE};
 use lvyue_ledger::event::Event;
 use lvyue_ledger::hash::leaf_hash;
 use lvyue_ledger::keys::{KeyName, Signer, VerifierKey};
-use lvyue_ledger::record::{Body, Entry, KeyRef, Signed};
+use lvyue_ledger::record::{Entry, KeyRef, Signed, signed_message};
 use lvyue_ledger::store::{Batch, Store, View};
 use lvyue_ledger::tlog_proof::TlogProof;
 use std::collections::HashMap;
@@ -110,6 +110,10 @@ type Answer = (Reply, Result<Receipt, SubmitError>);
 
 struct Job {
     signed: Signed,
+    /// Canonical bytes of `signed.payload`, computed once in stage 1.
+    payload: Vec<u8>,
+    /// Its submission id.
+    id: Hash,
     sig: SigCheck,
     reply: Reply,
 }
@@ -183,12 +187,18 @@ impl Sequencer {
 
     /// Submits one signed event and waits for its receipt.
     pub async fn submit(&self, signed: Signed) -> Result<Receipt, SubmitError> {
-        let sig = self.check_signature(&signed)?;
+        let payload = lvyue_ledger::codec::encode(&signed.payload)?;
+        let sig = self.check_signature(&signed, &payload);
+        let id = lvyue_ledger::record::submission_id(&payload);
         let (reply, rx) = oneshot::channel();
-        match self
-            .tx
-            .try_send(Msg::Submit(Box::new(Job { signed, sig, reply })))
-        {
+        let job = Job {
+            signed,
+            payload,
+            id,
+            sig,
+            reply,
+        };
+        match self.tx.try_send(Msg::Submit(Box::new(job))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SubmitError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Closed),
@@ -198,15 +208,15 @@ impl Sequencer {
 
     /// Stage 1. A signature check is ~40 µs of CPU: short enough to run on
     /// the async worker rather than pay a hop to the blocking pool.
-    fn check_signature(&self, signed: &Signed) -> Result<SigCheck, SubmitError> {
+    fn check_signature(&self, signed: &Signed, payload: &[u8]) -> SigCheck {
         let Some(key) = read(&self.keys).get(&signed.payload.signer).cloned() else {
-            return Ok(SigCheck::Unchecked);
+            return SigCheck::Unchecked;
         };
-        let msg = signed.payload.signed_message(self.origin.as_str())?;
-        Ok(match key.verify_strict(&msg, &signed.signature) {
+        let msg = signed_message(self.origin.as_str(), payload);
+        match key.verify_strict(&msg, &signed.signature) {
             Ok(()) => SigCheck::Valid,
             Err(_) => SigCheck::Invalid,
-        })
+        }
     }
 
     /// Stops the sequencer after the batch in progress, closing the store.
@@ -307,7 +317,7 @@ impl Writer {
         };
         let registry_before = self.registry.clone();
         for job in jobs {
-            match self.admit(&job.signed, job.sig, &mut p) {
+            match self.admit(&job, &mut p) {
                 Ok((bytes, leaf)) => p.accepted.push((job.reply, bytes, leaf)),
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
@@ -329,14 +339,8 @@ impl Writer {
 
     /// Admission of one submission: replay, registry, signature, size; then
     /// its entry and index rows join the batch.
-    fn admit(
-        &mut self,
-        signed: &Signed,
-        sig: SigCheck,
-        p: &mut Pending,
-    ) -> Result<(Vec<u8>, Hash), SubmitError> {
-        let index = p.next;
-        let id = signed.submission_id()?;
+    fn admit(&mut self, job: &Job, p: &mut Pending) -> Result<(Vec<u8>, Hash), SubmitError> {
+        let (signed, id, index) = (&job.signed, job.id, p.next);
         let durable = self
             .store
             .view()
@@ -346,24 +350,19 @@ impl Writer {
             return Err(AdmissionError::Duplicate(at).into());
         }
         let key = self.registry.authorize(signed, index, p.time_ms)?;
-        let valid = match sig {
+        let valid = match job.sig {
             SigCheck::Valid => true,
             SigCheck::Invalid => false,
             SigCheck::Unchecked => {
-                let msg = signed.payload.signed_message(self.origin.as_str())?;
+                let msg = signed_message(self.origin.as_str(), &job.payload);
                 key.verify_strict(&msg, &signed.signature).is_ok()
             }
         };
         if !valid {
             return Err(AdmissionError::BadSignature(signed.payload.signer.to_string()).into());
         }
-        let entry = Entry {
-            index,
-            time_ms: p.time_ms,
-            prev: p.prev,
-            body: Body::Submitted(signed.clone()),
-        };
-        let bytes = entry.encode()?;
+        let bytes =
+            Entry::submitted_bytes(index, p.time_ms, &p.prev, &job.payload, &signed.signature)?;
         let leaf = leaf_hash(&bytes);
         for state in self.registry.apply(index, &signed.payload.event)? {
             let name = KeyName::new(state.registration.name.as_str())

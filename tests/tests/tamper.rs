@@ -30,7 +30,7 @@ fn flipped_entry_byte_is_named() {
         let original = store.view().entry(index).unwrap().unwrap().to_vec();
         let mut bad = original.clone();
         bad[offset] ^= 0x20;
-        store.tamper_raw(b'e', index, &bad).unwrap();
+        store.tamper_entry(index, &bad).unwrap();
         let err = store
             .view()
             .audit(&node.node.origin, &node.node.vkey)
@@ -40,7 +40,7 @@ fn flipped_entry_byte_is_named() {
             msg.starts_with(&format!("entry {index}:")),
             "flip in entry {index} at {offset}: {msg}"
         );
-        store.tamper_raw(b'e', index, &original).unwrap();
+        store.tamper_entry(index, &original).unwrap();
     }
     store
         .view()
@@ -55,24 +55,24 @@ fn flipped_stored_hash_is_named() {
     // Stored hash 2 is the level-1 hash of leaves 0 and 1; 6 of leaves 2 and 3.
     for index in [2u64, 6] {
         let original = store.view().stored_hash(index).unwrap().unwrap();
-        let mut bad = original.0;
-        bad[0] ^= 1;
-        store.tamper_raw(b'h', index, &bad).unwrap();
+        let mut bad = original;
+        bad.0[0] ^= 1;
+        store.tamper_hash(index, &bad).unwrap();
         match store.view().audit(&node.node.origin, &node.node.vkey) {
             Err(StoreAuditError::StoredHash { index: i, .. }) => assert_eq!(i, index),
             other => panic!("tampered stored hash {index} not named: {other:?}"),
         }
-        store.tamper_raw(b'h', index, &original.0).unwrap();
+        store.tamper_hash(index, &original).unwrap();
     }
     // Stored hash 4 is the leaf hash of entry 3: reported as entry 3 altered.
     let original = store.view().stored_hash(4).unwrap().unwrap();
-    store.tamper_raw(b'h', 4, &[0u8; 32]).unwrap();
+    store.tamper_hash(4, &lvyue_ledger::Hash::ZERO).unwrap();
     let err = store
         .view()
         .audit(&node.node.origin, &node.node.vkey)
         .unwrap_err();
     assert!(err.to_string().starts_with("entry 3:"), "{err}");
-    store.tamper_raw(b'h', 4, &original.0).unwrap();
+    store.tamper_hash(4, &original).unwrap();
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn flipped_byte_in_last_entry_stops_the_store_from_opening() {
         let store = Store::open(&path, &StoreConfig::default()).unwrap();
         let mut bad = store.view().entry(3).unwrap().unwrap().to_vec();
         bad[20] ^= 1;
-        store.tamper_raw(b'e', 3, &bad).unwrap();
+        store.tamper_entry(3, &bad).unwrap();
     }
     let err = Store::open(&path, &StoreConfig::default())
         .err()

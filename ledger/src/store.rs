@@ -7,7 +7,7 @@
 //! |-----------------------------|-----------------------------------------|
 //! | `e` ‖ index (u64)           | canonical entry bytes                   |
 //! | `h` ‖ level (u8) ‖ block (u64) | up to 256 Merkle hashes of that level, positions `256·block …`, concatenated |
-//! | `s` ‖ submission id (32)    | index (u64) of the entry holding it     |
+//! | `S` ‖ first index (u64)     | submission ids of one batch: (id (32) ‖ index (u64)) each |
 //! | `k` ‖ key name ‖ `+` ‖ id   | canonical [`KeyState`]                  |
 //! | `m` ‖ name                  | node metadata (origin, public key)      |
 //! | `H`                         | canonical [`Head`]                      |
@@ -65,6 +65,7 @@ pub struct Head {
 pub struct Batch {
     entries: Vec<(Vec<u8>, Hash)>,
     rows: Vec<(Vec<u8>, Vec<u8>)>,
+    submissions: Vec<(Hash, u64)>,
     time_ms: i64,
 }
 
@@ -76,8 +77,7 @@ impl Batch {
     }
     /// Records that submission `id` is entry `index`.
     pub fn record_submission(&mut self, id: &Hash, index: u64) {
-        self.rows
-            .push((key(b's', &id.0), index.to_be_bytes().to_vec()));
+        self.submissions.push((*id, index));
     }
     /// Persists a key's new state.
     pub fn put_key_state(&mut self, state: &KeyState, id: u32) -> Result<(), CodecError> {
@@ -122,6 +122,11 @@ fn index_key(prefix: u8, i: u64) -> [u8; 9] {
 pub struct Store {
     db: sled::Db,
     view: View,
+    /// Every submission id in the log, with its index: the replay index.
+    /// Persisted as one `S` row per batch (one sled row, not one per
+    /// submission: random-key rows doubled the cost of a commit) and loaded
+    /// whole at open.
+    replay: HashMap<Hash, u64>,
 }
 
 /// A read-only view of the store at one head: cheap to clone (the sled
@@ -169,7 +174,14 @@ impl Store {
         };
         let view = View { log, head };
         view.check_head()?;
-        Ok(Store { db, view })
+        let replay = load_replay(&view)?;
+        Ok(Store { db, view, replay })
+    }
+
+    /// The entry index holding submission `id`, if it is in the log.
+    #[must_use]
+    pub fn submission(&self, id: &Hash) -> Option<u64> {
+        self.replay.get(id).copied()
     }
 
     /// The view at the current durable head.
@@ -246,19 +258,6 @@ impl View {
             })
     }
 
-    /// The entry index holding submission `id`, if it is in the log.
-    pub fn submission(&self, id: &Hash) -> Result<Option<u64>, StoreError> {
-        let Some(v) = self.log.get(key(b's', &id.0))? else {
-            return Ok(None);
-        };
-        let i = u64::from_be_bytes(
-            v.as_ref()
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("bad submission row".into()))?,
-        );
-        Ok((i < self.head.size).then_some(i))
-    }
-
     /// All persisted key states.
     pub fn key_states(&self) -> Result<Vec<KeyState>, StoreError> {
         let mut out = Vec::new();
@@ -328,6 +327,14 @@ impl Store {
         for (k, v) in &batch.rows {
             writes.insert(k.as_slice(), v.as_slice());
         }
+        if let Some(&(_, first)) = batch.submissions.first() {
+            let mut row = Vec::with_capacity(40 * batch.submissions.len());
+            for (id, index) in &batch.submissions {
+                row.extend_from_slice(&id.0);
+                row.extend_from_slice(&index.to_be_bytes());
+            }
+            writes.insert(&index_key(b'S', first), row);
+        }
         let reader = StoreReader {
             log: &log,
             limit: tlog::stored_hash_count(n),
@@ -349,6 +356,7 @@ impl Store {
         writes.insert(HEAD_KEY, codec::encode(&new)?);
         self.commit(&old, writes)?;
         self.view.head = new;
+        self.replay.extend(batch.submissions.iter().copied());
         Ok(Appended {
             first_index: old.size,
             proofs,
@@ -587,4 +595,31 @@ impl View {
         }
         Ok(auditor.finish(&cp)?)
     }
+}
+
+/// Loads the replay index: every `S` row, each a run of (id ‖ index).
+fn load_replay(view: &View) -> Result<HashMap<Hash, u64>, StoreError> {
+    let mut replay = HashMap::new();
+    for row in view.log.scan_prefix(b"S") {
+        let (_, v) = row?;
+        if v.len() % 40 != 0 {
+            return Err(StoreError::Corrupt(
+                "submission row is not a run of 40-byte items".into(),
+            ));
+        }
+        for item in v.chunks_exact(40) {
+            let mut id = [0u8; 32];
+            id.copy_from_slice(&item[..32]);
+            let mut index = [0u8; 8];
+            index.copy_from_slice(&item[32..]);
+            let index = u64::from_be_bytes(index);
+            if index >= view.head.size {
+                return Err(StoreError::Corrupt(format!(
+                    "submission row names index {index} beyond the head"
+                )));
+            }
+            replay.insert(Hash(id), index);
+        }
+    }
+    Ok(replay)
 }

@@ -341,11 +341,7 @@ impl Writer {
     /// its entry and index rows join the batch.
     fn admit(&mut self, job: &Job, p: &mut Pending) -> Result<(Vec<u8>, Hash), SubmitError> {
         let (signed, id, index) = (&job.signed, job.id, p.next);
-        let durable = self
-            .store
-            .view()
-            .submission(&id)
-            .map_err(|e| SubmitError::Storage(e.to_string()))?;
+        let durable = self.store.submission(&id);
         if let Some(at) = durable.or_else(|| p.seen.get(&id).copied()) {
             return Err(AdmissionError::Duplicate(at).into());
         }

@@ -696,7 +696,7 @@ impl Phases {
             ("key lookup + verify_strict", 1, self.verify),
             ("submission_id (SHA-256 of payload bytes)", 1, self.admit_id),
             (
-                "replay lookup (View::submission, sled get)",
+                "replay lookup (in-memory index)",
                 2,
                 self.admit_lookup,
             ),

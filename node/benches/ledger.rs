@@ -695,11 +695,7 @@ impl Phases {
             ("encode payload once + signed message", 1, self.messages),
             ("key lookup + verify_strict", 1, self.verify),
             ("submission_id (SHA-256 of payload bytes)", 1, self.admit_id),
-            (
-                "replay lookup (in-memory index)",
-                2,
-                self.admit_lookup,
-            ),
+            ("replay lookup (in-memory index)", 2, self.admit_lookup),
             (
                 "Registry::authorize (roles, USCC checks)",
                 2,

@@ -9,6 +9,7 @@ pub mod admission;
 pub mod audit;
 pub mod checkpoint;
 pub mod codec;
+pub mod engine;
 pub mod event;
 pub mod hash;
 pub mod keys;

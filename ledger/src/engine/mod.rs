@@ -1,0 +1,421 @@
+//! The rules engine: rule book v1 (DESIGN.md; docs/RULES.md) as a pure,
+//! deterministic function of the log.
+//!
+//! No clock, no I/O, no randomness, integer arithmetic only. The node and
+//! the verifier drive it the same way, entry by entry:
+//! - [`Engine::advance`]`(t)` fires, in deadline order, every time-driven
+//!   rule whose deadline is ≤ `t` (reminders, overdue warnings, defaults
+//!   after the grace period, deemed performance after the dispute window,
+//!   black-list expiry, red-list re-checks), returning the derived records
+//!   that go into the log *before* the next entry at time `t`;
+//! - [`Engine::check`] says whether a submitted event is allowed (party
+//!   authorization and validation), without changing anything;
+//! - [`Engine::apply`] applies an admitted submission, which takes the next
+//!   log index, and returns the derived records that follow it.
+//!
+//! Each derived record takes the next log index in turn, so records can name
+//! each other by index (`cause`, `default_index`, …).
+
+mod apply;
+mod check;
+pub mod state;
+pub mod time;
+
+use crate::event::Extent;
+use crate::record::{Closure, Derived, ListKind};
+use crate::rules::RuleSet;
+use crate::types::{ContractId, Subject, Text};
+use bincode::{Decode, Encode};
+use state::*;
+use std::collections::BTreeMap;
+
+/// Why the rules refuse a submission.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The signer may not do this to this contract or record.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The event names a contract, milestone or record that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The event conflicts with the log (e.g. a contract id already filed).
+    #[error("{0}")]
+    Conflict(String),
+    /// The event is invalid under the rule book.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The engine. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Engine {
+    pub(crate) rules: RuleSet,
+    /// Index the next log entry will take.
+    pub(crate) next_index: u64,
+    pub(crate) contracts: BTreeMap<ContractId, ContractState>,
+    pub(crate) entities: BTreeMap<Subject, EntityState>,
+    pub(crate) defaults: BTreeMap<u64, DefaultRec>,
+    pub(crate) notices: BTreeMap<u64, NoticeRec>,
+    pub(crate) claims: BTreeMap<u64, ClaimRec>,
+    pub(crate) objections: BTreeMap<u64, ObjectionRec>,
+    pub(crate) repairs: BTreeMap<u64, RepairRec>,
+    pub(crate) delegations: Delegations,
+    /// (time, sequence) → deadline: fired in this order.
+    pub(crate) deadlines: BTreeMap<(i64, u64), Deadline>,
+    pub(crate) seq: u64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine before the genesis entry (rule book v1 until Genesis sets its own).
+    #[must_use]
+    pub fn new() -> Engine {
+        Engine {
+            rules: RuleSet::default(),
+            next_index: 0,
+            contracts: BTreeMap::new(),
+            entities: BTreeMap::new(),
+            defaults: BTreeMap::new(),
+            notices: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            objections: BTreeMap::new(),
+            repairs: BTreeMap::new(),
+            delegations: BTreeMap::new(),
+            deadlines: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+
+    /// Index the next log entry takes.
+    #[must_use]
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// The rule set in force.
+    #[must_use]
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Time of the earliest pending deadline, if any.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.deadlines.keys().next().map(|(t, _)| *t)
+    }
+
+    /// An entity's current score (the initial score if it has no record).
+    #[must_use]
+    pub fn score(&self, entity: &Subject) -> i64 {
+        self.entities.get(entity).map_or(self.rules.initial_score, |e| e.score)
+    }
+
+    /// Whether an entity is on the given list.
+    #[must_use]
+    pub fn listed(&self, entity: &Subject, list: ListKind) -> bool {
+        self.entities.get(entity).is_some_and(|e| match list {
+            ListKind::Black => e.black.is_some(),
+            ListKind::Red => e.red,
+        })
+    }
+
+    /// Every entity the engine tracks, with its state.
+    pub fn entities(&self) -> impl Iterator<Item = (&Subject, &EntityState)> {
+        self.entities.iter()
+    }
+
+    /// A contract's state.
+    #[must_use]
+    pub fn contract(&self, id: &ContractId) -> Option<&ContractState> {
+        self.contracts.get(id)
+    }
+
+    /// Fires every deadline ≤ `time_ms`, in order. The returned records take
+    /// the next log indexes, in order.
+    pub fn advance(&mut self, time_ms: i64) -> Vec<Derived> {
+        let mut out = Vec::new();
+        while let Some(entry) = self.deadlines.first_entry() {
+            if entry.key().0 > time_ms {
+                break;
+            }
+            let ((at, _), deadline) = entry.remove_entry();
+            self.fire(at, time_ms, deadline, &mut out);
+        }
+        out
+    }
+
+    /// Records `d` as the next log entry.
+    pub(crate) fn emit(&mut self, out: &mut Vec<Derived>, d: Derived) -> u64 {
+        let index = self.next_index;
+        self.next_index += 1;
+        out.push(d);
+        index
+    }
+
+    pub(crate) fn schedule(&mut self, at: i64, d: Deadline) {
+        self.seq += 1;
+        self.deadlines.insert((at, self.seq), d);
+    }
+
+    pub(crate) fn today(&self, time_ms: i64) -> i32 {
+        time::day_of(time_ms, self.rules.utc_offset_minutes)
+    }
+
+    pub(crate) fn entity(&mut self, s: &Subject) -> &mut EntityState {
+        let initial = self.rules.initial_score;
+        self.entities.entry(s.clone()).or_insert_with(|| EntityState {
+            score: initial,
+            on_time_points: BTreeMap::new(),
+            completions: Vec::new(),
+            black: None,
+            red: false,
+            red_check_at: None,
+        })
+    }
+
+    /// Whether a contract may move `obligor`'s score and lists: it was filed
+    /// by a source unit or a data feed, by the obligor itself, or the
+    /// obligor acknowledged it.
+    pub(crate) fn counts(c: &ContractState, obligor: &Subject) -> bool {
+        use crate::types::Role;
+        matches!(c.filer_role, Role::SourceUnit | Role::DataFeed)
+            || c.filer == *obligor
+            || c.acknowledged.contains(obligor)
+    }
+
+    /// Changes a score and records it; then re-checks the red list.
+    pub(crate) fn change_score(&mut self, out: &mut Vec<Derived>, who: &Subject, delta: i64, rule: &str, cause: u64, time_ms: i64) -> u64 {
+        let e = self.entity(who);
+        e.score = e.score.saturating_add(delta);
+        let total = e.score;
+        let rule = Text::new(rule).unwrap_or_else(|_| unreachable!("rule ids are short plain text"));
+        let index = self.emit(out, Derived::ScoreChanged { entity: who.clone(), delta, total, rule, cause });
+        self.check_red(out, who, index, time_ms);
+        index
+    }
+
+    fn list_change(&mut self, out: &mut Vec<Derived>, who: &Subject, list: ListKind, listed: bool, reason: &str, cause: u64) -> u64 {
+        let reason = Text::new(reason).unwrap_or_else(|_| unreachable!("reasons are short plain text"));
+        self.emit(out, Derived::ListChanged { entity: who.clone(), list, listed, reason, cause })
+    }
+
+    /// Determines a default on a milestone (extent full after the grace
+    /// period, or as reported), with its score change and list consequences.
+    pub(crate) fn determine_default(&mut self, out: &mut Vec<Derived>, id: &ContractId, number: u32, extent: Extent, cause: u64, time_ms: i64) {
+        let today = self.today(time_ms);
+        let Some(c) = self.contracts.get(id) else { return };
+        let Some(m) = c.milestones.get(&number) else { return };
+        let obligor = m.obligor.clone();
+        let counted = Engine::counts(c, &obligor);
+        let mut closed_cause = cause;
+        let mut index = None;
+        if counted {
+            let d = Derived::DefaultDetermined { contract: id.clone(), milestone: number, entity: obligor.clone(), extent, cause };
+            let i = self.emit(out, d);
+            index = Some(i);
+            closed_cause = i;
+        }
+        self.set_status(id, number, Status::Closed { closure: Closure::Defaulted, on_time: false });
+        if let Some(m) = self.milestone_mut(id, number) {
+            m.default_index = index;
+        }
+        self.emit(out, Derived::MilestoneClosed { contract: id.clone(), milestone: number, closure: Closure::Defaulted, cause: closed_cause });
+        let Some(i) = index else { return };
+        let delta = match extent {
+            Extent::Full => self.rules.full_default_delta,
+            Extent::Partial => self.rules.partial_default_delta,
+        };
+        let rule = match extent {
+            Extent::Full => "full_default",
+            Extent::Partial => "partial_default",
+        };
+        self.defaults.insert(i, DefaultRec { entity: obligor.clone(), contract: id.clone(), milestone: number, extent, delta, day: today, reversed: false });
+        self.change_score(out, &obligor, delta, rule, i, time_ms);
+        self.check_black(out, &obligor, i, time_ms);
+    }
+
+    /// Black list: `black_defaults` or more active defaults within
+    /// `black_window_days` → demand notice, its deduction, the black list.
+    fn check_black(&mut self, out: &mut Vec<Derived>, who: &Subject, cause: u64, time_ms: i64) {
+        let today = self.today(time_ms);
+        let window = i64::from(self.rules.black_window_days);
+        if self.entity(who).black.is_some() {
+            return;
+        }
+        let recent: Vec<u64> = self
+            .defaults
+            .iter()
+            .filter(|(_, d)| d.entity == *who && !d.reversed && i64::from(today) - i64::from(d.day) < window)
+            .map(|(i, _)| *i)
+            .collect();
+        if recent.len() < self.rules.black_defaults as usize {
+            return;
+        }
+        let notice = self.emit(out, Derived::DemandNoticePublished { entity: who.clone(), defaults: recent, cause });
+        let delta = self.rules.demand_notice_delta;
+        self.notices.insert(notice, NoticeRec { entity: who.clone(), delta, day: today, reversed: false });
+        self.entity(who).black = Some(BlackListing { notice_index: notice, since_day: today });
+        self.change_score(out, who, delta, "demand_notice", notice, time_ms);
+        self.list_change(out, who, ListKind::Black, true, "demand notice published", notice);
+        self.check_red(out, who, notice, time_ms);
+        let expiry = time::start_of(i64::from(today) + i64::from(self.rules.black_max_days), self.rules.utc_offset_minutes);
+        self.schedule(expiry, Deadline::BlackExpiry { entity: who.clone(), notice_index: notice });
+    }
+
+    /// Takes an entity off the black list.
+    pub(crate) fn unlist_black(&mut self, out: &mut Vec<Derived>, who: &Subject, reason: &str, cause: u64, time_ms: i64) {
+        if self.entity(who).black.take().is_some() {
+            self.list_change(out, who, ListKind::Black, false, reason, cause);
+            self.check_red(out, who, cause, time_ms);
+        }
+    }
+
+    /// Red list: score ≥ `red_min_score`, ≥ `red_min_contracts` contracts
+    /// fully performed on time and no active default within
+    /// `red_window_days`, not black-listed. Re-checked whenever the entity
+    /// changes, and when the next record ages out of the window.
+    pub(crate) fn check_red(&mut self, out: &mut Vec<Derived>, who: &Subject, cause: u64, time_ms: i64) {
+        let today = i64::from(self.today(time_ms));
+        let window = i64::from(self.rules.red_window_days);
+        let in_window = |day: i32| today - i64::from(day) < window;
+        let default_days: Vec<i32> = self.defaults.values().filter(|d| d.entity == *who && !d.reversed && in_window(d.day)).map(|d| d.day).collect();
+        let rules = self.rules.clone();
+        let e = self.entity(who);
+        let done: Vec<i32> = e.completions.iter().copied().filter(|&d| in_window(d)).collect();
+        let eligible = e.black.is_none()
+            && e.score >= rules.red_min_score
+            && done.len() >= rules.red_min_contracts as usize
+            && default_days.is_empty();
+        let next_age = done.iter().chain(&default_days).map(|&d| time::start_of(i64::from(d) + window, rules.utc_offset_minutes)).min();
+        let was = e.red;
+        e.red = eligible;
+        let reschedule = next_age.filter(|&t| e.red_check_at.is_none_or(|s| t < s || s <= time_ms));
+        if let Some(t) = reschedule {
+            e.red_check_at = Some(t);
+            self.schedule(t, Deadline::RedCheck { entity: who.clone() });
+        }
+        if eligible != was {
+            let reason = if eligible { "red list criteria met" } else { "red list criteria no longer met" };
+            self.list_change(out, who, ListKind::Red, eligible, reason, cause);
+        }
+    }
+
+    pub(crate) fn milestone_mut(&mut self, id: &ContractId, number: u32) -> Option<&mut MilestoneState> {
+        self.contracts.get_mut(id)?.milestones.get_mut(&number)
+    }
+
+    pub(crate) fn set_status(&mut self, id: &ContractId, number: u32, status: Status) {
+        if let Some(m) = self.milestone_mut(id, number) {
+            m.status = status;
+        }
+    }
+
+    /// Overdue time of a milestone: 24:00 local of its due date, plus pauses.
+    pub(crate) fn overdue_at(&self, m: &MilestoneState) -> i64 {
+        time::start_after(m.due, 1, self.rules.utc_offset_minutes) + m.extension_ms
+    }
+
+    /// Default time: the overdue time plus the grace period.
+    pub(crate) fn default_at(&self, m: &MilestoneState) -> i64 {
+        time::start_after(m.due, 1 + i64::from(self.rules.grace_days), self.rules.utc_offset_minutes) + m.extension_ms
+    }
+
+    /// Schedules the reminders, overdue warning and default of a milestone.
+    pub(crate) fn arm(&mut self, id: &ContractId, number: u32, time_ms: i64) {
+        let Some(m) = self.contracts.get(id).and_then(|c| c.milestones.get(&number)).cloned() else { return };
+        for &days in &self.rules.reminder_days.clone() {
+            let at = time::start_after(m.due, -i64::from(days), self.rules.utc_offset_minutes);
+            if at >= time_ms && !m.reminded.contains(&days) {
+                self.schedule(at, Deadline::Reminder { contract: id.clone(), milestone: number, due: m.due, days_before: days });
+            }
+        }
+        if !m.overdue {
+            let at = self.overdue_at(&m);
+            self.schedule(at, Deadline::Overdue { contract: id.clone(), milestone: number });
+        }
+        let at = self.default_at(&m);
+        self.schedule(at, Deadline::Default { contract: id.clone(), milestone: number });
+    }
+
+    /// One deadline, due at `at`, fired at node time `now`.
+    fn fire(&mut self, at: i64, now: i64, d: Deadline, out: &mut Vec<Derived>) {
+        match d {
+            Deadline::Reminder { contract, milestone, due, days_before } => self.fire_reminder(out, &contract, milestone, due, days_before),
+            Deadline::Overdue { contract, milestone } => self.fire_overdue(out, at, &contract, milestone),
+            Deadline::Default { contract, milestone } => self.fire_default(out, at, now, &contract, milestone),
+            Deadline::Deemed { contract, milestone, claim_index } => self.fire_deemed(out, now, &contract, milestone, claim_index),
+            Deadline::BlackExpiry { entity, notice_index } => {
+                if self.entity(&entity).black.as_ref().is_some_and(|b| b.notice_index == notice_index) {
+                    self.unlist_black(out, &entity, "maximum publicity period reached", notice_index, now);
+                }
+            }
+            Deadline::RedCheck { entity } => {
+                self.entity(&entity).red_check_at = None;
+                let cause = self.next_index.saturating_sub(1);
+                self.check_red(out, &entity, cause, now);
+            }
+        }
+    }
+
+    fn fire_reminder(&mut self, out: &mut Vec<Derived>, id: &ContractId, number: u32, due: crate::types::Date, days: u32) {
+        let Some(c) = self.contracts.get(id) else { return };
+        let cause = c.filed_at;
+        let Some(m) = c.milestones.get(&number) else { return };
+        let open = matches!(m.status, Status::Pending | Status::Claimed { .. } | Status::Exemption { .. });
+        if m.due != due || !open || m.reminded.contains(&days) {
+            return;
+        }
+        if let Some(m) = self.milestone_mut(id, number) {
+            m.reminded.push(days);
+        }
+        self.emit(out, Derived::ReminderIssued { contract: id.clone(), milestone: number, due, days_before: days, cause });
+    }
+
+    fn fire_overdue(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
+        let Some(c) = self.contracts.get(id) else { return };
+        let cause = c.filed_at;
+        let Some(m) = c.milestones.get(&number) else { return };
+        if m.overdue || !matches!(m.status, Status::Pending) {
+            return; // closed, already warned, or paused (re-armed when the pause ends)
+        }
+        let target = self.overdue_at(m);
+        if at < target {
+            self.schedule(target, Deadline::Overdue { contract: id.clone(), milestone: number });
+            return;
+        }
+        let due = m.due;
+        if let Some(m) = self.milestone_mut(id, number) {
+            m.overdue = true;
+        }
+        self.emit(out, Derived::OverdueWarning { contract: id.clone(), milestone: number, due, cause });
+    }
+
+    fn fire_default(&mut self, out: &mut Vec<Derived>, at: i64, now: i64, id: &ContractId, number: u32) {
+        let Some(c) = self.contracts.get(id) else { return };
+        let cause = c.filed_at;
+        let Some(m) = c.milestones.get(&number) else { return };
+        if !matches!(m.status, Status::Pending) {
+            return;
+        }
+        let target = self.default_at(m);
+        if at < target {
+            self.schedule(target, Deadline::Default { contract: id.clone(), milestone: number });
+            return;
+        }
+        self.determine_default(out, id, number, Extent::Full, cause, now);
+    }
+
+    fn fire_deemed(&mut self, out: &mut Vec<Derived>, now: i64, id: &ContractId, number: u32, claim_index: u64) {
+        let Some(m) = self.contracts.get(id).and_then(|c| c.milestones.get(&number)) else { return };
+        let Status::Claimed { performed, claim_index: current, .. } = m.status else { return };
+        if current != claim_index {
+            return;
+        }
+        self.close_performed(out, id, number, performed, Closure::Deemed, claim_index, now);
+    }
+}

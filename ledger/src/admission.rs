@@ -120,6 +120,16 @@ impl Registry {
         self.keys.iter().map(|(r, (_, vk))| (r, vk))
     }
 
+    /// The registration of the key that signed `signed` (for Genesis, the
+    /// node key it registers).
+    #[must_use]
+    pub fn signer_registration<'a>(&'a self, signed: &'a Signed) -> Option<&'a KeyRegistration> {
+        if let Event::Genesis { node_key, .. } = &signed.payload.event {
+            return Some(node_key);
+        }
+        self.get(&signed.payload.signer).map(|s| &s.registration)
+    }
+
     /// Number of registered keys (revoked included).
     #[must_use]
     pub fn len(&self) -> usize {

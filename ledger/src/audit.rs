@@ -10,8 +10,11 @@
 //!    consistent) and is not a replay of an earlier submission;
 //! 4. its signature verifies strictly (checked in batches, see
 //!    [`crate::keys::verify_batch_strict`]);
-//! 5. a derived record is one the rules engine derives (no rules engine
-//!    yet: every derived record is reported);
+//! 5. the rules engine ([`crate::engine`]) allows the submission (party
+//!    authorization, validation), and every derived record is exactly the
+//!    next one the engine derives — from deadlines passed by the entry's
+//!    time, or as consequences of the preceding submission — in order: a
+//!    missing, extra or altered derived record is a violation;
 //! 6. the RFC 6962 root over entries `0..n` equals the root of the signed
 //!    checkpoint of size `n`.
 //!
@@ -20,10 +23,13 @@
 
 use crate::admission::Registry;
 use crate::checkpoint::VerifiedCheckpoint;
+use crate::engine::Engine;
 use crate::hash::{Hash, leaf_hash, node_hash};
 use crate::keys::{VerifierKey, verify_batch_strict};
+use crate::record::Derived;
 use crate::record::{Body, Entry};
 use std::collections::HashMap;
+use std::collections::VecDeque;
 
 /// Tampering or misbehaviour the audit proved, naming where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +58,16 @@ pub enum Violation {
     BadSignature { index: u64, key: String },
     #[error("entry {index}: derived record the rules do not derive")]
     UnexpectedDerived { index: u64 },
+    #[error("entry {index}: the rules derive {expected} here, which is missing")]
+    MissingDerived { index: u64, expected: String },
+    #[error(
+        "entry {index}: derived record differs from the rules: expected {expected}, found {found}"
+    )]
+    DerivedMismatch {
+        index: u64,
+        expected: String,
+        found: String,
+    },
     #[error("tree of size {size}: root is {computed}, the signed checkpoint says {signed}")]
     RootMismatch {
         size: u64,
@@ -93,6 +109,13 @@ pub struct Auditor {
     derived: u64,
     /// Hashes completed by the last entry fed: (level, index at level, hash).
     completed: Vec<(u8, u64, Hash)>,
+    engine: Engine,
+    /// Derived records the engine expects next, in order.
+    expected: VecDeque<Derived>,
+}
+
+fn show(d: &Derived) -> String {
+    serde_json::to_string(d).unwrap_or_else(|_| format!("{d:?}"))
 }
 
 /// Signatures checked per batch.
@@ -114,7 +137,15 @@ impl Auditor {
             submitted: 0,
             derived: 0,
             completed: Vec::new(),
+            engine: Engine::new(),
+            expected: VecDeque::new(),
         }
+    }
+
+    /// The rules engine's state after the entries fed so far.
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Entries fed so far.
@@ -151,8 +182,38 @@ impl Auditor {
             });
         }
         match &entry.body {
-            Body::Submitted(signed) => self.check_submitted(index, entry.time_ms, signed)?,
-            Body::Derived(_) => return Err(Violation::UnexpectedDerived { index }),
+            Body::Submitted(signed) => {
+                if let Some(d) = self.expected.front() {
+                    return Err(Violation::MissingDerived {
+                        index,
+                        expected: show(d),
+                    });
+                }
+                if let Some(d) = self.engine.advance(entry.time_ms).first() {
+                    return Err(Violation::MissingDerived {
+                        index,
+                        expected: show(d),
+                    });
+                }
+                self.check_submitted(index, entry.time_ms, signed)?;
+                self.apply_rules(index, entry.time_ms, signed)?;
+            }
+            Body::Derived(found) => {
+                if self.expected.is_empty() {
+                    self.expected = self.engine.advance(entry.time_ms).into();
+                }
+                match self.expected.pop_front() {
+                    None => return Err(Violation::UnexpectedDerived { index }),
+                    Some(want) if want != *found => {
+                        return Err(Violation::DerivedMismatch {
+                            index,
+                            expected: show(&want),
+                            found: show(found),
+                        });
+                    }
+                    Some(_) => self.derived += 1,
+                }
+            }
         }
         let leaf = leaf_hash(bytes);
         self.push_leaf(leaf);
@@ -203,6 +264,34 @@ impl Auditor {
         if self.pending.len() >= SIG_BATCH {
             self.flush_signatures()?;
         }
+        Ok(())
+    }
+
+    /// Step 5 for a submission: the engine allows it, and its consequences
+    /// become the derived records expected next.
+    fn apply_rules(
+        &mut self,
+        index: u64,
+        time_ms: i64,
+        signed: &crate::record::Signed,
+    ) -> Result<(), Violation> {
+        let bad = |reason: String| Violation::NotAdmissible { index, reason };
+        if self.engine.next_index() != index {
+            return Err(bad(format!(
+                "rules engine is at index {}, the log at {index}",
+                self.engine.next_index()
+            )));
+        }
+        let signer = self
+            .registry
+            .signer_registration(signed)
+            .cloned()
+            .ok_or_else(|| bad("signer is not registered".into()))?;
+        let event = &signed.payload.event;
+        self.engine
+            .check(event, &signer, time_ms)
+            .map_err(|e| bad(e.to_string()))?;
+        self.expected = self.engine.apply(event, &signer, time_ms).into();
         Ok(())
     }
 
@@ -273,6 +362,12 @@ impl Auditor {
     /// (which must be for exactly the entries fed).
     pub fn finish(&mut self, checkpoint: &VerifiedCheckpoint) -> Result<Summary, Violation> {
         self.flush_signatures()?;
+        if let Some(d) = self.expected.front() {
+            return Err(Violation::MissingDerived {
+                index: self.size,
+                expected: show(d),
+            });
+        }
         if checkpoint.size() != self.size {
             return Err(Violation::TooShort {
                 size: checkpoint.size(),

@@ -395,6 +395,14 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a metadata row durably, outside any batch (e.g. a snapshot
+    /// that describes its own position).
+    pub fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.view.log.insert(key(b'm', name.as_bytes()), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Overwrites the canonical bytes of entry `i`: for tamper tests only.
     #[doc(hidden)]
     pub fn tamper_entry(&self, i: u64, value: &[u8]) -> Result<(), StoreError> {

@@ -6,9 +6,10 @@
 //! - `store/` — the sled store.
 
 use crate::clock::Clock;
-use crate::sequencer::{Sequencer, SequencerConfig, SubmitError, Writer};
+use crate::sequencer::{ENGINE_SNAPSHOT, Sequencer, SequencerConfig, SubmitError, Writer};
 use lvyue_ledger::admission::Registry;
 use lvyue_ledger::checkpoint::{self, Origin};
+use lvyue_ledger::engine::Engine;
 use lvyue_ledger::event::{Event, KeyRegistration};
 use lvyue_ledger::keys::{KeyName, Signer, VerifierKey};
 use lvyue_ledger::record::{Body, Entry, KeyRef, Payload, Signed};
@@ -147,13 +148,15 @@ pub fn init(dir: &Path, opts: &InitOptions, clock: Arc<dyn Clock>) -> Result<(),
     if store.head().size != 0 {
         return Err(NodeError::AlreadyInitialised(dir.to_path_buf()));
     }
-    let writer = Writer {
+    let writer = Writer::new(
         store,
-        registry: Registry::default(),
-        signer: node.clone(),
+        Registry::default(),
+        Engine::new(),
+        node.clone(),
         origin,
         clock,
-    };
+        u64::MAX,
+    );
     let seq = Sequencer::start(writer, SequencerConfig::default());
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -219,16 +222,46 @@ pub fn open(
             .restore(state)
             .map_err(|e| NodeError::Invalid(dir.into(), e.to_string()))?;
     }
-    let writer = Writer {
+    let engine = load_engine(&store, &registry).map_err(|e| NodeError::Invalid(dir.into(), e))?;
+    let every = config.snapshot_every;
+    let writer = Writer::new(
         store,
         registry,
+        engine,
         signer,
-        origin: origin.clone(),
+        origin.clone(),
         clock,
-    };
+        every,
+    );
     Ok(Node {
         sequencer: Sequencer::start(writer, config),
         origin,
         vkey,
     })
+}
+
+/// The rules engine at the store's head: the last snapshot, brought forward
+/// by replaying the entries written after it (at most `snapshot_every`).
+pub fn load_engine(store: &Store, registry: &Registry) -> Result<Engine, String> {
+    let mut engine = match store
+        .view()
+        .meta(ENGINE_SNAPSHOT)
+        .map_err(|e| e.to_string())?
+    {
+        Some(bytes) => Engine::restore(&bytes).map_err(|e| format!("engine snapshot: {e}"))?,
+        None => Engine::new(),
+    };
+    let head = store.head().size;
+    if engine.next_index() > head {
+        return Err(format!(
+            "engine snapshot is at index {}, beyond the head {head}",
+            engine.next_index()
+        ));
+    }
+    for r in store.view().entries(engine.next_index(), head) {
+        let (i, bytes) = r.map_err(|e| e.to_string())?;
+        let entry = Entry::decode(&bytes).map_err(|e| format!("entry {i}: {e}"))?;
+        engine.replay(&entry, registry);
+    }
+    Ok(engine)
 }

@@ -23,10 +23,11 @@ use lvyue_ledger::Hash;
 use lvyue_ledger::admission::{AdmissionError, Registry};
 use lvyue_ledger::checkpoint::{Checkpoint, Origin, sign_checkpoint};
 use lvyue_ledger::codec::{CodecError, MAX_RECORD_SIZE};
+use lvyue_ledger::engine::{Engine, RuleError};
 use lvyue_ledger::event::Event;
 use lvyue_ledger::hash::leaf_hash;
 use lvyue_ledger::keys::{KeyName, Signer, VerifierKey};
-use lvyue_ledger::record::{Entry, KeyRef, Signed, signed_message};
+use lvyue_ledger::record::{Body, Derived, Entry, KeyRef, Signed, signed_message};
 use lvyue_ledger::store::{Batch, Store, View};
 use lvyue_ledger::tlog_proof::TlogProof;
 use std::collections::HashMap;
@@ -44,6 +45,11 @@ pub struct SequencerConfig {
     pub max_wait: Duration,
     /// Submissions waiting beyond this many are refused with "busy".
     pub queue_capacity: usize,
+    /// Snapshot the rules engine into the store after this many entries
+    /// (a restart replays at most this many).
+    pub snapshot_every: u64,
+    /// When idle this long and a rule deadline has passed, append a `Tick`.
+    pub tick_interval: Duration,
 }
 
 impl Default for SequencerConfig {
@@ -52,6 +58,8 @@ impl Default for SequencerConfig {
             max_batch: 1024,
             max_wait: Duration::from_millis(2),
             queue_capacity: 65_536,
+            snapshot_every: 100_000,
+            tick_interval: Duration::from_secs(60),
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct Receipt {
 pub enum SubmitError {
     #[error(transparent)]
     Refused(#[from] AdmissionError),
+    #[error(transparent)]
+    Rule(#[from] RuleError),
     #[error("entry of {size} bytes is over the limit of {MAX_RECORD_SIZE}")]
     TooLarge { size: usize },
     #[error("encoding: {0}")]
@@ -138,13 +148,22 @@ pub struct Sequencer {
     origin: Origin,
 }
 
+/// Meta row holding the rules engine's snapshot.
+pub const ENGINE_SNAPSHOT: &str = "engine";
+
 /// Everything the sequencer thread owns.
 pub struct Writer {
     pub store: Store,
     pub registry: Registry,
+    pub engine: Engine,
     pub signer: Signer,
     pub origin: Origin,
     pub clock: Arc<dyn Clock>,
+    /// Write an engine snapshot with the batch once this many entries were appended since the last.
+    pub snapshot_every: u64,
+    pub entries_since_snapshot: u64,
+    /// Set when a durable append failed: in-memory state is ahead of the store.
+    pub failed: Option<String>,
 }
 
 /// Reads through a lock that a panicking holder may have poisoned: the
@@ -245,14 +264,20 @@ struct Shared {
 fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
     let mut w = Some(w);
     let mut stop = None;
-    while let Ok(first) = rx.recv() {
+    loop {
         let mut jobs = Vec::new();
-        match first {
-            Msg::Submit(j) => jobs.push(*j),
-            Msg::Stop(done) => stop = Some(done),
+        match rx.recv_timeout(config.tick_interval) {
+            Ok(Msg::Submit(j)) => jobs.push(*j),
+            Ok(Msg::Stop(done)) => stop = Some(done),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(tick) = w.as_ref().and_then(Writer::tick_if_due) {
+                    jobs.push(tick);
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
         }
         let deadline = Instant::now() + config.max_wait;
-        while stop.is_none() && jobs.len() < config.max_batch {
+        while stop.is_none() && !jobs.is_empty() && jobs.len() < config.max_batch {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(Msg::Submit(j)) => jobs.push(*j),
@@ -280,7 +305,9 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
         if let Some(done) = stop.take() {
             // Drop every handle on sled so the folder lock is released.
             *write(&shared.view) = None;
-            drop(w.take());
+            if let Some(writer) = w.take() {
+                writer.close();
+            }
             tracing::info!("sequencer stopped");
             let _ = done.send(());
             break;
@@ -291,7 +318,8 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
 /// Batch state threaded through admission.
 struct Pending {
     batch: Batch,
-    accepted: Vec<(Reply, Vec<u8>, Hash)>,
+    /// Accepted submissions: reply, entry bytes, leaf hash, index.
+    accepted: Vec<(Reply, Vec<u8>, Hash, u64)>,
     /// Submission ids admitted in this batch, with their indexes.
     seen: HashMap<Hash, u64>,
     new_keys: Vec<(KeyRef, VerifierKey)>,
@@ -300,10 +328,105 @@ struct Pending {
     time_ms: i64,
 }
 
+impl Pending {
+    /// Appends derived records as the next entries.
+    fn push_derived(&mut self, records: Vec<Derived>) -> Result<(), SubmitError> {
+        for d in records {
+            let entry = Entry {
+                index: self.next,
+                time_ms: self.time_ms,
+                prev: self.prev,
+                body: Body::Derived(d),
+            };
+            let bytes = entry.encode()?;
+            let leaf = leaf_hash(&bytes);
+            self.batch.push_entry(bytes, leaf, self.time_ms);
+            self.prev = leaf;
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
 impl Writer {
+    /// A writer over an opened store, registry and engine at the same head.
+    #[must_use]
+    pub fn new(
+        store: Store,
+        registry: Registry,
+        engine: Engine,
+        signer: Signer,
+        origin: Origin,
+        clock: Arc<dyn Clock>,
+        snapshot_every: u64,
+    ) -> Writer {
+        Writer {
+            store,
+            registry,
+            engine,
+            signer,
+            origin,
+            clock,
+            snapshot_every,
+            entries_since_snapshot: 0,
+            failed: None,
+        }
+    }
+
+    /// A `Tick` signed by the node key, if a rule deadline has passed.
+    fn tick_if_due(&self) -> Option<Job> {
+        let now = self.clock.now_ms();
+        if self.failed.is_some() || self.engine.next_deadline().is_none_or(|t| t > now) {
+            return None;
+        }
+        let name = lvyue_ledger::types::SignerName::new(self.signer.name().as_str()).ok()?;
+        let payload = lvyue_ledger::record::Payload {
+            signer: KeyRef {
+                name,
+                id: self.signer.id(),
+            },
+            nonce: u64::try_from(now).unwrap_or(0),
+            event: Event::Tick {},
+        };
+        let bytes = lvyue_ledger::codec::encode(&payload).ok()?;
+        let signature = self
+            .signer
+            .sign(&signed_message(self.origin.as_str(), &bytes));
+        let id = lvyue_ledger::record::submission_id(&bytes);
+        let (reply, _) = oneshot::channel();
+        Some(Job {
+            signed: Signed { payload, signature },
+            payload: bytes,
+            id,
+            sig: SigCheck::Valid,
+            reply,
+        })
+    }
+
+    /// Saves an engine snapshot (so a restart need not replay) and closes the store.
+    fn close(self) {
+        if self.failed.is_none() && self.entries_since_snapshot > 0 {
+            match self
+                .engine_snapshot()
+                .map(|b| self.store.put_meta(ENGINE_SNAPSHOT, &b))
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "engine snapshot not saved"),
+                Err(e) => tracing::warn!(error = %e, "engine snapshot not saved"),
+            }
+        }
+    }
+
     /// Admits and appends one batch. Returns the replies to send once the new
     /// head is published, and the keys it registered.
     fn process(&mut self, jobs: Vec<Job>) -> (Vec<Answer>, Vec<(KeyRef, VerifierKey)>) {
+        if let Some(reason) = &self.failed {
+            let answers = jobs
+                .into_iter()
+                .map(|j| (j.reply, Err(SubmitError::Storage(reason.clone()))))
+                .collect();
+            return (answers, Vec::new());
+        }
         let head = self.store.head().clone();
         let mut p = Pending {
             batch: Batch::default(),
@@ -315,31 +438,52 @@ impl Writer {
             // Node time never goes backwards: a clock behind the head is held at the head.
             time_ms: self.clock.now_ms().max(head.time_ms),
         };
-        let registry_before = self.registry.clone();
+        let mut answers = Vec::new();
         for job in jobs {
-            match self.admit(&job, &mut p) {
-                Ok((bytes, leaf)) => p.accepted.push((job.reply, bytes, leaf)),
-                Err(e) => {
-                    let _ = job.reply.send(Err(e));
-                }
+            // Time-driven consequences come first, whether or not the submission is admitted.
+            let due = self.engine.advance(p.time_ms);
+            let result = p.push_derived(due).and_then(|()| self.admit(&job, &mut p));
+            match result {
+                Ok((bytes, leaf, index)) => p.accepted.push((job.reply, bytes, leaf, index)),
+                Err(e) => answers.push((job.reply, Err(e))),
             }
         }
-        if p.accepted.is_empty() {
-            return (Vec::new(), Vec::new());
+        if p.batch.is_empty() {
+            return (answers, Vec::new());
+        }
+        self.entries_since_snapshot += p.batch.len() as u64;
+        if self.entries_since_snapshot >= self.snapshot_every {
+            match self.engine_snapshot() {
+                Ok(bytes) => {
+                    p.batch.put_meta(ENGINE_SNAPSHOT, bytes);
+                    self.entries_since_snapshot = 0;
+                }
+                Err(e) => tracing::warn!(error = %e, "engine snapshot skipped"),
+            }
         }
         match self.commit(p.batch, p.accepted) {
-            Ok(replies) => (replies, p.new_keys),
+            Ok(replies) => {
+                answers.extend(replies);
+                (answers, p.new_keys)
+            }
             Err(replies) => {
-                tracing::error!("append failed; batch refused");
-                self.registry = registry_before;
-                (replies, Vec::new())
+                // The engine and registry already moved past the durable head:
+                // refuse everything until a restart reloads them from disk.
+                self.failed = Some("the store failed; restart the node".into());
+                answers.extend(replies);
+                (answers, Vec::new())
             }
         }
     }
 
-    /// Admission of one submission: replay, registry, signature, size; then
-    /// its entry and index rows join the batch.
-    fn admit(&mut self, job: &Job, p: &mut Pending) -> Result<(Vec<u8>, Hash), SubmitError> {
+    /// Canonical engine snapshot: the state and the index it is at.
+    fn engine_snapshot(&self) -> Result<Vec<u8>, String> {
+        self.engine.snapshot()
+    }
+
+    /// Admission of one submission: replay, registry, signature, rules,
+    /// size; then its entry, index rows and derived records join the batch.
+    fn admit(&mut self, job: &Job, p: &mut Pending) -> Result<(Vec<u8>, Hash, u64), SubmitError> {
         let (signed, id, index) = (&job.signed, job.id, p.next);
         let durable = self.store.submission(&id);
         if let Some(at) = durable.or_else(|| p.seen.get(&id).copied()) {
@@ -357,19 +501,23 @@ impl Writer {
         if !valid {
             return Err(AdmissionError::BadSignature(signed.payload.signer.to_string()).into());
         }
+        let signer = self
+            .registry
+            .signer_registration(signed)
+            .cloned()
+            .ok_or_else(|| AdmissionError::UnknownKey(signed.payload.signer.to_string()))?;
+        let event = &signed.payload.event;
+        self.engine.check(event, &signer, p.time_ms)?;
         let bytes =
             Entry::submitted_bytes(index, p.time_ms, &p.prev, &job.payload, &signed.signature)?;
         let leaf = leaf_hash(&bytes);
-        for state in self.registry.apply(index, &signed.payload.event)? {
+        for state in self.registry.apply(index, event)? {
             let name = KeyName::new(state.registration.name.as_str())
                 .map_err(|e| SubmitError::Storage(e.to_string()))?;
             let vk = VerifierKey::new(name, &state.registration.public_key)
                 .map_err(|e| SubmitError::Storage(e.to_string()))?;
             p.batch.put_key_state(&state, vk.id())?;
-            if matches!(
-                signed.payload.event,
-                Event::KeyRegistered { .. } | Event::Genesis { .. }
-            ) {
+            if matches!(event, Event::KeyRegistered { .. } | Event::Genesis { .. }) {
                 p.new_keys.push((
                     KeyRef {
                         name: state.registration.name.clone(),
@@ -384,36 +532,37 @@ impl Writer {
         p.seen.insert(id, index);
         p.prev = leaf;
         p.next += 1;
-        Ok((bytes, leaf))
+        let consequences = self.engine.apply(event, &signer, p.time_ms);
+        p.push_derived(consequences)?;
+        Ok((bytes, leaf, index))
     }
 
     /// One durable append, then the receipts (or the storage error for everyone).
     fn commit(
         &mut self,
         batch: Batch,
-        accepted: Vec<(Reply, Vec<u8>, Hash)>,
+        accepted: Vec<(Reply, Vec<u8>, Hash, u64)>,
     ) -> Result<Vec<Answer>, Vec<Answer>> {
         let (signer, origin) = (&self.signer, &self.origin);
         let result = self.store.append(batch, |size, root| {
             Ok(sign_checkpoint(&Checkpoint::new(origin.clone(), size, *root), signer).into_bytes())
         });
-        let appended = match result {
+        let mut appended = match result {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "durable append failed");
                 return Err(accepted
                     .into_iter()
-                    .map(|(r, _, _)| (r, Err(SubmitError::Storage(e.to_string()))))
+                    .map(|(r, ..)| (r, Err(SubmitError::Storage(e.to_string()))))
                     .collect());
             }
         };
         let checkpoint = &self.store.head().checkpoint;
         let replies = accepted
             .into_iter()
-            .zip(appended.proofs)
-            .enumerate()
-            .map(|(k, ((reply, bytes, leaf), proof))| {
-                let index = appended.first_index + k as u64;
+            .map(|(reply, bytes, leaf, index)| {
+                let proof =
+                    std::mem::take(&mut appended.proofs[(index - appended.first_index) as usize]);
                 let receipt = TlogProof::new(None, index, proof, checkpoint.clone())
                     .map(|p| Receipt {
                         index,

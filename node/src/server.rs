@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use lvyue_ledger::admission::AdmissionError;
+use lvyue_ledger::engine::RuleError;
 use lvyue_ledger::record::{Entry, Signed};
 use lvyue_ledger::store::View;
 use lvyue_ledger::tlog::{self, HashReader, Tile};
@@ -94,6 +95,14 @@ impl From<SubmitError> for ApiError {
             }
             SubmitError::Refused(A::KeyExists(_)) => (StatusCode::CONFLICT, "key_exists"),
             SubmitError::Refused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
+            SubmitError::Rule(RuleError::Forbidden(_)) => (StatusCode::FORBIDDEN, "not_allowed"),
+            SubmitError::Rule(RuleError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+            SubmitError::Rule(RuleError::NotFound(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_reference")
+            }
+            SubmitError::Rule(RuleError::Invalid(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event")
+            }
             SubmitError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "entry_too_large"),
             SubmitError::Codec(_) => (StatusCode::BAD_REQUEST, "malformed"),
             SubmitError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),

@@ -86,7 +86,7 @@ fn contract_json(id: &str, a: &str, b: &str) -> Value {
             ],
             "summary": "钢材供货",
             "amount": 100_000,
-            "signed": "2026-01-02",
+            "signed": "2025-12-20",
             "milestones": [
                 {
                     "number": 1,
@@ -670,9 +670,15 @@ fn duplicate_submission_is_409() {
     assert!(answer.0 == 409 || answer.0 == 401, "{answer:?}");
     assert_unchanged(&n, size);
 
-    // The same event with a new nonce is a new submission.
-    check_receipt(&n, &n.submit(&n.sign(&firm, contract("C-DUP-1"))));
-    settled(&n, size + 1);
+    // The same event with a new nonce is a new submission: it passes the
+    // replay check and meets the rules, which refuse a second filing of C-DUP-1.
+    assert_err(
+        &n.submit(&n.sign(&firm, contract("C-DUP-1"))),
+        409,
+        "conflict",
+        &["C-DUP-1", "already filed"],
+    );
+    assert_unchanged(&n, size);
 }
 
 #[test]

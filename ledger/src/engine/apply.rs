@@ -23,7 +23,9 @@ impl Engine {
         let mut out = Vec::new();
         let who = &signer.holder;
         match event {
-            Event::Genesis { rules, .. } | Event::RuleSetPublished { rules } => self.rules = rules.clone(),
+            Event::Genesis { rules, .. } | Event::RuleSetPublished { rules } => {
+                self.rules = rules.clone()
+            }
             Event::KeyRegistered { .. } | Event::KeyRevoked { .. } | Event::Tick {} => {}
             Event::ContractFiled { contract } => self.file(contract, signer, index, time_ms),
             Event::FilingAcknowledged { contract, party } => {
@@ -32,48 +34,140 @@ impl Engine {
                     c.acknowledged.sort();
                 }
             }
-            Event::ContractAmended { contract, amendment, milestones, .. } => {
+            Event::ContractAmended {
+                contract,
+                amendment,
+                milestones,
+                ..
+            } => {
                 self.agree_amendment(contract, *amendment, milestones, who, time_ms);
             }
-            Event::PerformanceConfirmed { contract, milestone, performed, .. } => {
+            Event::PerformanceConfirmed {
+                contract,
+                milestone,
+                performed,
+                ..
+            } => {
                 self.confirm(&mut out, contract, *milestone, *performed, index, time_ms);
             }
-            Event::PerformanceClaimed { contract, milestone, performed, .. } => {
+            Event::PerformanceClaimed {
+                contract,
+                milestone,
+                performed,
+                ..
+            } => {
                 let today = self.today(time_ms);
-                let deadline_ms = time::start_of(i64::from(today) + 1 + i64::from(self.rules.dispute_days), self.rules.utc_offset_minutes);
-                self.set_status(contract, *milestone, Status::Claimed { performed: *performed, claim_index: index, deadline_ms });
-                self.schedule(deadline_ms, Deadline::Deemed { contract: contract.clone(), milestone: *milestone, claim_index: index });
+                let deadline_ms = time::start_of(
+                    i64::from(today) + 1 + i64::from(self.rules.dispute_days),
+                    self.rules.utc_offset_minutes,
+                );
+                self.set_status(
+                    contract,
+                    *milestone,
+                    Status::Claimed {
+                        performed: *performed,
+                        claim_index: index,
+                        deadline_ms,
+                    },
+                );
+                self.schedule(
+                    deadline_ms,
+                    Deadline::Deemed {
+                        contract: contract.clone(),
+                        milestone: *milestone,
+                        claim_index: index,
+                    },
+                );
             }
-            Event::ClaimDisputed { contract, milestone, .. } => {
+            Event::ClaimDisputed {
+                contract,
+                milestone,
+                ..
+            } => {
                 self.set_status(contract, *milestone, Status::Pending);
                 self.arm(contract, *milestone, time_ms);
             }
-            Event::NonPerformanceReported { contract, milestone, extent, .. } => {
+            Event::NonPerformanceReported {
+                contract,
+                milestone,
+                extent,
+                ..
+            } => {
                 self.determine_default(&mut out, contract, *milestone, *extent, index, time_ms);
             }
-            Event::ExemptionClaimed { contract, milestone, ground, .. } => {
-                let was_defaulted = self.milestone_mut(contract, *milestone).is_some_and(|m| m.default_index.is_some());
-                self.set_status(contract, *milestone, Status::Exemption { claim_index: index, since_ms: time_ms, was_defaulted });
-                let rec = ClaimRec { contract: contract.clone(), milestone: *milestone, ground: *ground, decided: false };
+            Event::ExemptionClaimed {
+                contract,
+                milestone,
+                ground,
+                ..
+            } => {
+                let was_defaulted = self
+                    .milestone_mut(contract, *milestone)
+                    .is_some_and(|m| m.default_index.is_some());
+                self.set_status(
+                    contract,
+                    *milestone,
+                    Status::Exemption {
+                        claim_index: index,
+                        since_ms: time_ms,
+                        was_defaulted,
+                    },
+                );
+                let rec = ClaimRec {
+                    contract: contract.clone(),
+                    milestone: *milestone,
+                    ground: *ground,
+                    decided: false,
+                };
                 self.claims.insert(index, rec);
             }
-            Event::ExemptionDecided { claim_index, approved, .. } => self.decide_exemption(&mut out, *claim_index, *approved, index, time_ms),
+            Event::ExemptionDecided {
+                claim_index,
+                approved,
+                ..
+            } => self.decide_exemption(&mut out, *claim_index, *approved, index, time_ms),
             Event::ObjectionFiled { target_index, .. } => {
-                self.objections.insert(index, ObjectionRec { target: *target_index, decided: false });
+                self.objections.insert(
+                    index,
+                    ObjectionRec {
+                        target: *target_index,
+                        decided: false,
+                    },
+                );
             }
-            Event::ObjectionDecided { objection_index, upheld, .. } => self.decide_objection(&mut out, *objection_index, *upheld, index, time_ms),
+            Event::ObjectionDecided {
+                objection_index,
+                upheld,
+                ..
+            } => self.decide_objection(&mut out, *objection_index, *upheld, index, time_ms),
             Event::RepairApplied { entity, .. } => {
-                self.repairs.insert(index, RepairRec { entity: entity.clone(), decided: false });
+                self.repairs.insert(
+                    index,
+                    RepairRec {
+                        entity: entity.clone(),
+                        decided: false,
+                    },
+                );
             }
-            Event::RepairDecided { application_index, approved, .. } => {
-                let Some(r) = self.repairs.get_mut(application_index) else { return out };
+            Event::RepairDecided {
+                application_index,
+                approved,
+                ..
+            } => {
+                let Some(r) = self.repairs.get_mut(application_index) else {
+                    return out;
+                };
                 r.decided = true;
                 let entity = r.entity.clone();
                 if *approved {
                     self.repair(&mut out, &entity, index, time_ms);
                 }
             }
-            Event::DelegationGranted { principal, agency, until } => {
+            Event::DelegationGranted {
+                principal,
+                agency,
+                until,
+            } => {
                 self.delegations.insert((*principal, *agency), *until);
             }
             Event::DelegationRevoked { principal, agency } => {
@@ -85,7 +179,13 @@ impl Engine {
         out
     }
 
-    fn file(&mut self, c: &crate::event::Contract, signer: &KeyRegistration, index: u64, time_ms: i64) {
+    fn file(
+        &mut self,
+        c: &crate::event::Contract,
+        signer: &KeyRegistration,
+        index: u64,
+        time_ms: i64,
+    ) {
         let filer = match &c.source {
             Source::Delegated { principal } => Subject::Org(*principal),
             _ => signer.holder.clone(),
@@ -128,12 +228,24 @@ impl Engine {
     }
 
     /// Records one party's agreement; applies the amendment once every party agreed.
-    fn agree_amendment(&mut self, id: &ContractId, number: u32, ms: &[Milestone], who: &Subject, time_ms: i64) {
+    fn agree_amendment(
+        &mut self,
+        id: &ContractId,
+        number: u32,
+        ms: &[Milestone],
+        who: &Subject,
+        time_ms: i64,
+    ) {
         let digest = milestones_digest(ms);
-        let Some(c) = self.contracts.get_mut(id) else { return };
+        let Some(c) = self.contracts.get_mut(id) else {
+            return;
+        };
         let agreed = c.proposals.entry(number).or_default();
         agreed.push((who.clone(), digest));
-        let all = c.parties.iter().all(|p| agreed.iter().any(|(q, d)| q == p && *d == digest));
+        let all = c
+            .parties
+            .iter()
+            .all(|p| agreed.iter().any(|(q, d)| q == p && *d == digest));
         if !all {
             return;
         }
@@ -159,14 +271,28 @@ impl Engine {
         }
     }
 
-    fn confirm(&mut self, out: &mut Vec<Derived>, id: &ContractId, n: u32, performed: Date, cause: u64, time_ms: i64) {
-        let Some(m) = self.milestone_mut(id, n) else { return };
+    fn confirm(
+        &mut self,
+        out: &mut Vec<Derived>,
+        id: &ContractId,
+        n: u32,
+        performed: Date,
+        cause: u64,
+        time_ms: i64,
+    ) {
+        let Some(m) = self.milestone_mut(id, n) else {
+            return;
+        };
         if m.default_index.is_some() {
             // Performance after a determined default resolves it for repair; it does not undo it.
             m.resolved_after_default = true;
             return;
         }
-        let closure = if performed <= m.due { Closure::OnTime } else { Closure::Late };
+        let closure = if performed <= m.due {
+            Closure::OnTime
+        } else {
+            Closure::Late
+        };
         self.close_performed(out, id, n, performed, closure, cause, time_ms);
     }
 
@@ -174,14 +300,35 @@ impl Engine {
     /// +1 on time (capped per year) or −2 late for the obligor, then the
     /// contract bonus when every milestone closed on time.
     #[allow(clippy::too_many_arguments)] // one rule, its inputs
-    pub(crate) fn close_performed(&mut self, out: &mut Vec<Derived>, id: &ContractId, n: u32, performed: Date, closure: Closure, cause: u64, time_ms: i64) {
-        let Some(c) = self.contracts.get(id) else { return };
-        let Some(m) = c.milestones.get(&n) else { return };
+    pub(crate) fn close_performed(
+        &mut self,
+        out: &mut Vec<Derived>,
+        id: &ContractId,
+        n: u32,
+        performed: Date,
+        closure: Closure,
+        cause: u64,
+        time_ms: i64,
+    ) {
+        let Some(c) = self.contracts.get(id) else {
+            return;
+        };
+        let Some(m) = c.milestones.get(&n) else {
+            return;
+        };
         let on_time = performed <= m.due;
         let obligor = m.obligor.clone();
         let counted = Engine::counts(c, &obligor);
         self.set_status(id, n, Status::Closed { closure, on_time });
-        let closed = self.emit(out, Derived::MilestoneClosed { contract: id.clone(), milestone: n, closure, cause });
+        let closed = self.emit(
+            out,
+            Derived::MilestoneClosed {
+                contract: id.clone(),
+                milestone: n,
+                closure,
+                cause,
+            },
+        );
         if counted {
             if on_time {
                 self.on_time_point(out, &obligor, closed, time_ms);
@@ -207,14 +354,30 @@ impl Engine {
     }
 
     /// When every milestone is closed on time: +5 to each obligor it counts for.
-    fn maybe_complete(&mut self, out: &mut Vec<Derived>, id: &ContractId, cause: u64, time_ms: i64) {
-        let Some(c) = self.contracts.get(id) else { return };
-        let all_closed = c.milestones.values().all(|m| matches!(m.status, Status::Closed { .. }));
+    fn maybe_complete(
+        &mut self,
+        out: &mut Vec<Derived>,
+        id: &ContractId,
+        cause: u64,
+        time_ms: i64,
+    ) {
+        let Some(c) = self.contracts.get(id) else {
+            return;
+        };
+        let all_closed = c
+            .milestones
+            .values()
+            .all(|m| matches!(m.status, Status::Closed { .. }));
         if c.completed || !all_closed {
             return;
         }
         let all_on_time = c.milestones.values().all(|m| matches!(m.status, Status::Closed { on_time: true, closure } if closure != Closure::Exempt));
-        let mut obligors: Vec<Subject> = c.milestones.values().map(|m| m.obligor.clone()).filter(|o| Engine::counts(c, o)).collect();
+        let mut obligors: Vec<Subject> = c
+            .milestones
+            .values()
+            .map(|m| m.obligor.clone())
+            .filter(|o| Engine::counts(c, o))
+            .collect();
         obligors.sort();
         obligors.dedup();
         if let Some(c) = self.contracts.get_mut(id) {
@@ -231,25 +394,57 @@ impl Engine {
         }
     }
 
-    fn decide_exemption(&mut self, out: &mut Vec<Derived>, claim: u64, approved: bool, index: u64, time_ms: i64) {
-        let Some(rec) = self.claims.get_mut(&claim) else { return };
+    fn decide_exemption(
+        &mut self,
+        out: &mut Vec<Derived>,
+        claim: u64,
+        approved: bool,
+        index: u64,
+        time_ms: i64,
+    ) {
+        let Some(rec) = self.claims.get_mut(&claim) else {
+            return;
+        };
         rec.decided = true;
         let (id, n, ground) = (rec.contract.clone(), rec.milestone, rec.ground);
         let _ = ground == ExemptionGround::ForceMajeure;
-        let Some(m) = self.milestone_mut(&id, n) else { return };
-        let Status::Exemption { since_ms, was_defaulted, .. } = m.status else { return };
+        let Some(m) = self.milestone_mut(&id, n) else {
+            return;
+        };
+        let Status::Exemption {
+            since_ms,
+            was_defaulted,
+            ..
+        } = m.status
+        else {
+            return;
+        };
         if approved {
             let default = m.default_index.take();
-            m.status = Status::Closed { closure: Closure::Exempt, on_time: false };
+            m.status = Status::Closed {
+                closure: Closure::Exempt,
+                on_time: false,
+            };
             if let Some(d) = default {
                 self.reverse_default(out, d, index, time_ms);
             }
-            self.emit(out, Derived::MilestoneClosed { contract: id.clone(), milestone: n, closure: Closure::Exempt, cause: index });
+            self.emit(
+                out,
+                Derived::MilestoneClosed {
+                    contract: id.clone(),
+                    milestone: n,
+                    closure: Closure::Exempt,
+                    cause: index,
+                },
+            );
             self.maybe_complete(out, &id, index, time_ms);
             return;
         }
         if was_defaulted {
-            m.status = Status::Closed { closure: Closure::Defaulted, on_time: false };
+            m.status = Status::Closed {
+                closure: Closure::Defaulted,
+                on_time: false,
+            };
             return;
         }
         // Refused: the clock resumes, extended by the pause.
@@ -260,7 +455,9 @@ impl Engine {
 
     /// Undoes a default exactly: `DefaultReversed` and the opposite score change.
     fn reverse_default(&mut self, out: &mut Vec<Derived>, default: u64, cause: u64, time_ms: i64) {
-        let Some(d) = self.defaults.get_mut(&default) else { return };
+        let Some(d) = self.defaults.get_mut(&default) else {
+            return;
+        };
         if d.reversed {
             return;
         }
@@ -271,12 +468,27 @@ impl Engine {
                 m.default_index = None;
             }
         }
-        let r = self.emit(out, Derived::DefaultReversed { default_index: default, cause });
+        let r = self.emit(
+            out,
+            Derived::DefaultReversed {
+                default_index: default,
+                cause,
+            },
+        );
         self.change_score(out, &entity, -delta, "reversal", r, time_ms);
     }
 
-    fn decide_objection(&mut self, out: &mut Vec<Derived>, objection: u64, upheld: bool, index: u64, time_ms: i64) {
-        let Some(o) = self.objections.get_mut(&objection) else { return };
+    fn decide_objection(
+        &mut self,
+        out: &mut Vec<Derived>,
+        objection: u64,
+        upheld: bool,
+        index: u64,
+        time_ms: i64,
+    ) {
+        let Some(o) = self.objections.get_mut(&objection) else {
+            return;
+        };
         o.decided = true;
         let target = o.target;
         if !upheld {
@@ -286,22 +498,35 @@ impl Engine {
             self.reverse_default(out, target, index, time_ms);
             return;
         }
-        let Some(n) = self.notices.get_mut(&target) else { return };
+        let Some(n) = self.notices.get_mut(&target) else {
+            return;
+        };
         if n.reversed {
             return;
         }
         n.reversed = true;
         let (entity, delta) = (n.entity.clone(), n.delta);
         self.change_score(out, &entity, -delta, "reversal", index, time_ms);
-        if self.entities.get(&entity).and_then(|e| e.black.as_ref()).is_some_and(|b| b.notice_index == target) {
+        if self
+            .entities
+            .get(&entity)
+            .and_then(|e| e.black.as_ref())
+            .is_some_and(|b| b.notice_index == target)
+        {
             self.unlist_black(out, &entity, "objection upheld", index, time_ms);
         }
     }
 
     /// Repair approved: the demand-notice deduction is restored and the entity leaves the black list.
     fn repair(&mut self, out: &mut Vec<Derived>, entity: &Subject, index: u64, time_ms: i64) {
-        let Some(black) = self.entities.get(entity).and_then(|e| e.black.clone()) else { return };
-        let delta = self.notices.get(&black.notice_index).filter(|n| !n.reversed).map_or(0, |n| n.delta);
+        let Some(black) = self.entities.get(entity).and_then(|e| e.black.clone()) else {
+            return;
+        };
+        let delta = self
+            .notices
+            .get(&black.notice_index)
+            .filter(|n| !n.reversed)
+            .map_or(0, |n| n.delta);
         if delta != 0 {
             self.change_score(out, entity, -delta, "repair", index, time_ms);
         }

@@ -29,6 +29,14 @@ use bincode::{Decode, Encode};
 use state::*;
 use std::collections::BTreeMap;
 
+/// Encoding of engine snapshots.
+const SNAPSHOT_CONFIG: bincode::config::Configuration<
+    bincode::config::BigEndian,
+    bincode::config::Fixint,
+> = bincode::config::standard()
+    .with_big_endian()
+    .with_fixed_int_encoding();
+
 /// Why the rules refuse a submission.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
@@ -91,6 +99,41 @@ impl Engine {
         }
     }
 
+    /// The engine's state as bytes (bincode, for the node's own snapshots;
+    /// not part of the log format).
+    pub fn snapshot(&self) -> Result<Vec<u8>, String> {
+        bincode::encode_to_vec(self, SNAPSHOT_CONFIG).map_err(|e| e.to_string())
+    }
+
+    /// An engine from [`Engine::snapshot`] bytes.
+    pub fn restore(bytes: &[u8]) -> Result<Engine, String> {
+        let (engine, used): (Engine, usize) =
+            bincode::decode_from_slice(bytes, SNAPSHOT_CONFIG).map_err(|e| e.to_string())?;
+        if used != bytes.len() {
+            return Err(format!(
+                "{} trailing bytes after the engine snapshot",
+                bytes.len() - used
+            ));
+        }
+        Ok(engine)
+    }
+
+    /// Brings the engine past one log entry without checking it (the log
+    /// was verified when it was written): a submission is applied after the
+    /// deadlines its time passed; derived records it already produced are
+    /// skipped. `registry` supplies signers' registrations.
+    pub fn replay(&mut self, entry: &crate::record::Entry, registry: &crate::admission::Registry) {
+        if entry.index < self.next_index {
+            return;
+        }
+        let _ = self.advance(entry.time_ms);
+        if let crate::record::Body::Submitted(signed) = &entry.body {
+            if let Some(signer) = registry.signer_registration(signed).cloned() {
+                let _ = self.apply(&signed.payload.event, &signer, entry.time_ms);
+            }
+        }
+    }
+
     /// Index the next log entry takes.
     #[must_use]
     pub fn next_index(&self) -> u64 {
@@ -112,7 +155,9 @@ impl Engine {
     /// An entity's current score (the initial score if it has no record).
     #[must_use]
     pub fn score(&self, entity: &Subject) -> i64 {
-        self.entities.get(entity).map_or(self.rules.initial_score, |e| e.score)
+        self.entities
+            .get(entity)
+            .map_or(self.rules.initial_score, |e| e.score)
     }
 
     /// Whether an entity is on the given list.
@@ -168,14 +213,16 @@ impl Engine {
 
     pub(crate) fn entity(&mut self, s: &Subject) -> &mut EntityState {
         let initial = self.rules.initial_score;
-        self.entities.entry(s.clone()).or_insert_with(|| EntityState {
-            score: initial,
-            on_time_points: BTreeMap::new(),
-            completions: Vec::new(),
-            black: None,
-            red: false,
-            red_check_at: None,
-        })
+        self.entities
+            .entry(s.clone())
+            .or_insert_with(|| EntityState {
+                score: initial,
+                on_time_points: BTreeMap::new(),
+                completions: Vec::new(),
+                black: None,
+                red: false,
+                red_check_at: None,
+            })
     }
 
     /// Whether a contract may move `obligor`'s score and lists: it was filed
@@ -189,42 +236,111 @@ impl Engine {
     }
 
     /// Changes a score and records it; then re-checks the red list.
-    pub(crate) fn change_score(&mut self, out: &mut Vec<Derived>, who: &Subject, delta: i64, rule: &str, cause: u64, time_ms: i64) -> u64 {
+    pub(crate) fn change_score(
+        &mut self,
+        out: &mut Vec<Derived>,
+        who: &Subject,
+        delta: i64,
+        rule: &str,
+        cause: u64,
+        time_ms: i64,
+    ) -> u64 {
         let e = self.entity(who);
         e.score = e.score.saturating_add(delta);
         let total = e.score;
-        let rule = Text::new(rule).unwrap_or_else(|_| unreachable!("rule ids are short plain text"));
-        let index = self.emit(out, Derived::ScoreChanged { entity: who.clone(), delta, total, rule, cause });
+        let rule =
+            Text::new(rule).unwrap_or_else(|_| unreachable!("rule ids are short plain text"));
+        let index = self.emit(
+            out,
+            Derived::ScoreChanged {
+                entity: who.clone(),
+                delta,
+                total,
+                rule,
+                cause,
+            },
+        );
         self.check_red(out, who, index, time_ms);
         index
     }
 
-    fn list_change(&mut self, out: &mut Vec<Derived>, who: &Subject, list: ListKind, listed: bool, reason: &str, cause: u64) -> u64 {
-        let reason = Text::new(reason).unwrap_or_else(|_| unreachable!("reasons are short plain text"));
-        self.emit(out, Derived::ListChanged { entity: who.clone(), list, listed, reason, cause })
+    fn list_change(
+        &mut self,
+        out: &mut Vec<Derived>,
+        who: &Subject,
+        list: ListKind,
+        listed: bool,
+        reason: &str,
+        cause: u64,
+    ) -> u64 {
+        let reason =
+            Text::new(reason).unwrap_or_else(|_| unreachable!("reasons are short plain text"));
+        self.emit(
+            out,
+            Derived::ListChanged {
+                entity: who.clone(),
+                list,
+                listed,
+                reason,
+                cause,
+            },
+        )
     }
 
     /// Determines a default on a milestone (extent full after the grace
     /// period, or as reported), with its score change and list consequences.
-    pub(crate) fn determine_default(&mut self, out: &mut Vec<Derived>, id: &ContractId, number: u32, extent: Extent, cause: u64, time_ms: i64) {
+    pub(crate) fn determine_default(
+        &mut self,
+        out: &mut Vec<Derived>,
+        id: &ContractId,
+        number: u32,
+        extent: Extent,
+        cause: u64,
+        time_ms: i64,
+    ) {
         let today = self.today(time_ms);
-        let Some(c) = self.contracts.get(id) else { return };
-        let Some(m) = c.milestones.get(&number) else { return };
+        let Some(c) = self.contracts.get(id) else {
+            return;
+        };
+        let Some(m) = c.milestones.get(&number) else {
+            return;
+        };
         let obligor = m.obligor.clone();
         let counted = Engine::counts(c, &obligor);
         let mut closed_cause = cause;
         let mut index = None;
         if counted {
-            let d = Derived::DefaultDetermined { contract: id.clone(), milestone: number, entity: obligor.clone(), extent, cause };
+            let d = Derived::DefaultDetermined {
+                contract: id.clone(),
+                milestone: number,
+                entity: obligor.clone(),
+                extent,
+                cause,
+            };
             let i = self.emit(out, d);
             index = Some(i);
             closed_cause = i;
         }
-        self.set_status(id, number, Status::Closed { closure: Closure::Defaulted, on_time: false });
+        self.set_status(
+            id,
+            number,
+            Status::Closed {
+                closure: Closure::Defaulted,
+                on_time: false,
+            },
+        );
         if let Some(m) = self.milestone_mut(id, number) {
             m.default_index = index;
         }
-        self.emit(out, Derived::MilestoneClosed { contract: id.clone(), milestone: number, closure: Closure::Defaulted, cause: closed_cause });
+        self.emit(
+            out,
+            Derived::MilestoneClosed {
+                contract: id.clone(),
+                milestone: number,
+                closure: Closure::Defaulted,
+                cause: closed_cause,
+            },
+        );
         let Some(i) = index else { return };
         let delta = match extent {
             Extent::Full => self.rules.full_default_delta,
@@ -234,7 +350,18 @@ impl Engine {
             Extent::Full => "full_default",
             Extent::Partial => "partial_default",
         };
-        self.defaults.insert(i, DefaultRec { entity: obligor.clone(), contract: id.clone(), milestone: number, extent, delta, day: today, reversed: false });
+        self.defaults.insert(
+            i,
+            DefaultRec {
+                entity: obligor.clone(),
+                contract: id.clone(),
+                milestone: number,
+                extent,
+                delta,
+                day: today,
+                reversed: false,
+            },
+        );
         self.change_score(out, &obligor, delta, rule, i, time_ms);
         self.check_black(out, &obligor, i, time_ms);
     }
@@ -250,25 +377,68 @@ impl Engine {
         let recent: Vec<u64> = self
             .defaults
             .iter()
-            .filter(|(_, d)| d.entity == *who && !d.reversed && i64::from(today) - i64::from(d.day) < window)
+            .filter(|(_, d)| {
+                d.entity == *who && !d.reversed && i64::from(today) - i64::from(d.day) < window
+            })
             .map(|(i, _)| *i)
             .collect();
         if recent.len() < self.rules.black_defaults as usize {
             return;
         }
-        let notice = self.emit(out, Derived::DemandNoticePublished { entity: who.clone(), defaults: recent, cause });
+        let notice = self.emit(
+            out,
+            Derived::DemandNoticePublished {
+                entity: who.clone(),
+                defaults: recent,
+                cause,
+            },
+        );
         let delta = self.rules.demand_notice_delta;
-        self.notices.insert(notice, NoticeRec { entity: who.clone(), delta, day: today, reversed: false });
-        self.entity(who).black = Some(BlackListing { notice_index: notice, since_day: today });
+        self.notices.insert(
+            notice,
+            NoticeRec {
+                entity: who.clone(),
+                delta,
+                day: today,
+                reversed: false,
+            },
+        );
+        self.entity(who).black = Some(BlackListing {
+            notice_index: notice,
+            since_day: today,
+        });
         self.change_score(out, who, delta, "demand_notice", notice, time_ms);
-        self.list_change(out, who, ListKind::Black, true, "demand notice published", notice);
+        self.list_change(
+            out,
+            who,
+            ListKind::Black,
+            true,
+            "demand notice published",
+            notice,
+        );
         self.check_red(out, who, notice, time_ms);
-        let expiry = time::start_of(i64::from(today) + i64::from(self.rules.black_max_days), self.rules.utc_offset_minutes);
-        self.schedule(expiry, Deadline::BlackExpiry { entity: who.clone(), notice_index: notice });
+        let expiry = time::start_of(
+            i64::from(today) + i64::from(self.rules.black_max_days),
+            self.rules.utc_offset_minutes,
+        );
+        self.schedule(
+            expiry,
+            Deadline::BlackExpiry {
+                entity: who.clone(),
+                notice_index: notice,
+            },
+        );
     }
 
     /// Takes an entity off the black list.
-    pub(crate) fn unlist_black(&mut self, out: &mut Vec<Derived>, who: &Subject, reason: &str, cause: u64, time_ms: i64) {
+    pub(crate) fn unlist_black(
+        &mut self,
+        out: &mut Vec<Derived>,
+        who: &Subject,
+        reason: &str,
+        cause: u64,
+        time_ms: i64,
+    ) {
         if self.entity(who).black.take().is_some() {
             self.list_change(out, who, ListKind::Black, false, reason, cause);
             self.check_red(out, who, cause, time_ms);
@@ -279,33 +449,66 @@ impl Engine {
     /// fully performed on time and no active default within
     /// `red_window_days`, not black-listed. Re-checked whenever the entity
     /// changes, and when the next record ages out of the window.
-    pub(crate) fn check_red(&mut self, out: &mut Vec<Derived>, who: &Subject, cause: u64, time_ms: i64) {
+    pub(crate) fn check_red(
+        &mut self,
+        out: &mut Vec<Derived>,
+        who: &Subject,
+        cause: u64,
+        time_ms: i64,
+    ) {
         let today = i64::from(self.today(time_ms));
         let window = i64::from(self.rules.red_window_days);
         let in_window = |day: i32| today - i64::from(day) < window;
-        let default_days: Vec<i32> = self.defaults.values().filter(|d| d.entity == *who && !d.reversed && in_window(d.day)).map(|d| d.day).collect();
+        let default_days: Vec<i32> = self
+            .defaults
+            .values()
+            .filter(|d| d.entity == *who && !d.reversed && in_window(d.day))
+            .map(|d| d.day)
+            .collect();
         let rules = self.rules.clone();
         let e = self.entity(who);
-        let done: Vec<i32> = e.completions.iter().copied().filter(|&d| in_window(d)).collect();
+        let done: Vec<i32> = e
+            .completions
+            .iter()
+            .copied()
+            .filter(|&d| in_window(d))
+            .collect();
         let eligible = e.black.is_none()
             && e.score >= rules.red_min_score
             && done.len() >= rules.red_min_contracts as usize
             && default_days.is_empty();
-        let next_age = done.iter().chain(&default_days).map(|&d| time::start_of(i64::from(d) + window, rules.utc_offset_minutes)).min();
+        let next_age = done
+            .iter()
+            .chain(&default_days)
+            .map(|&d| time::start_of(i64::from(d) + window, rules.utc_offset_minutes))
+            .min();
         let was = e.red;
         e.red = eligible;
         let reschedule = next_age.filter(|&t| e.red_check_at.is_none_or(|s| t < s || s <= time_ms));
         if let Some(t) = reschedule {
             e.red_check_at = Some(t);
-            self.schedule(t, Deadline::RedCheck { entity: who.clone() });
+            self.schedule(
+                t,
+                Deadline::RedCheck {
+                    entity: who.clone(),
+                },
+            );
         }
         if eligible != was {
-            let reason = if eligible { "red list criteria met" } else { "red list criteria no longer met" };
+            let reason = if eligible {
+                "red list criteria met"
+            } else {
+                "red list criteria no longer met"
+            };
             self.list_change(out, who, ListKind::Red, eligible, reason, cause);
         }
     }
 
-    pub(crate) fn milestone_mut(&mut self, id: &ContractId, number: u32) -> Option<&mut MilestoneState> {
+    pub(crate) fn milestone_mut(
+        &mut self,
+        id: &ContractId,
+        number: u32,
+    ) -> Option<&mut MilestoneState> {
         self.contracts.get_mut(id)?.milestones.get_mut(&number)
     }
 
@@ -322,36 +525,96 @@ impl Engine {
 
     /// Default time: the overdue time plus the grace period.
     pub(crate) fn default_at(&self, m: &MilestoneState) -> i64 {
-        time::start_after(m.due, 1 + i64::from(self.rules.grace_days), self.rules.utc_offset_minutes) + m.extension_ms
+        time::start_after(
+            m.due,
+            1 + i64::from(self.rules.grace_days),
+            self.rules.utc_offset_minutes,
+        ) + m.extension_ms
     }
 
     /// Schedules the reminders, overdue warning and default of a milestone.
     pub(crate) fn arm(&mut self, id: &ContractId, number: u32, time_ms: i64) {
-        let Some(m) = self.contracts.get(id).and_then(|c| c.milestones.get(&number)).cloned() else { return };
+        let Some(m) = self
+            .contracts
+            .get(id)
+            .and_then(|c| c.milestones.get(&number))
+            .cloned()
+        else {
+            return;
+        };
         for &days in &self.rules.reminder_days.clone() {
             let at = time::start_after(m.due, -i64::from(days), self.rules.utc_offset_minutes);
             if at >= time_ms && !m.reminded.contains(&days) {
-                self.schedule(at, Deadline::Reminder { contract: id.clone(), milestone: number, due: m.due, days_before: days });
+                self.schedule(
+                    at,
+                    Deadline::Reminder {
+                        contract: id.clone(),
+                        milestone: number,
+                        due: m.due,
+                        days_before: days,
+                    },
+                );
             }
         }
         if !m.overdue {
             let at = self.overdue_at(&m);
-            self.schedule(at, Deadline::Overdue { contract: id.clone(), milestone: number });
+            self.schedule(
+                at,
+                Deadline::Overdue {
+                    contract: id.clone(),
+                    milestone: number,
+                },
+            );
         }
         let at = self.default_at(&m);
-        self.schedule(at, Deadline::Default { contract: id.clone(), milestone: number });
+        self.schedule(
+            at,
+            Deadline::Default {
+                contract: id.clone(),
+                milestone: number,
+            },
+        );
     }
 
     /// One deadline, due at `at`, fired at node time `now`.
     fn fire(&mut self, at: i64, now: i64, d: Deadline, out: &mut Vec<Derived>) {
         match d {
-            Deadline::Reminder { contract, milestone, due, days_before } => self.fire_reminder(out, &contract, milestone, due, days_before),
-            Deadline::Overdue { contract, milestone } => self.fire_overdue(out, at, &contract, milestone),
-            Deadline::Default { contract, milestone } => self.fire_default(out, at, now, &contract, milestone),
-            Deadline::Deemed { contract, milestone, claim_index } => self.fire_deemed(out, now, &contract, milestone, claim_index),
-            Deadline::BlackExpiry { entity, notice_index } => {
-                if self.entity(&entity).black.as_ref().is_some_and(|b| b.notice_index == notice_index) {
-                    self.unlist_black(out, &entity, "maximum publicity period reached", notice_index, now);
+            Deadline::Reminder {
+                contract,
+                milestone,
+                due,
+                days_before,
+            } => self.fire_reminder(out, &contract, milestone, due, days_before),
+            Deadline::Overdue {
+                contract,
+                milestone,
+            } => self.fire_overdue(out, at, &contract, milestone),
+            Deadline::Default {
+                contract,
+                milestone,
+            } => self.fire_default(out, at, now, &contract, milestone),
+            Deadline::Deemed {
+                contract,
+                milestone,
+                claim_index,
+            } => self.fire_deemed(out, now, &contract, milestone, claim_index),
+            Deadline::BlackExpiry {
+                entity,
+                notice_index,
+            } => {
+                if self
+                    .entity(&entity)
+                    .black
+                    .as_ref()
+                    .is_some_and(|b| b.notice_index == notice_index)
+                {
+                    self.unlist_black(
+                        out,
+                        &entity,
+                        "maximum publicity period reached",
+                        notice_index,
+                        now,
+                    );
                 }
             }
             Deadline::RedCheck { entity } => {
@@ -362,60 +625,146 @@ impl Engine {
         }
     }
 
-    fn fire_reminder(&mut self, out: &mut Vec<Derived>, id: &ContractId, number: u32, due: crate::types::Date, days: u32) {
-        let Some(c) = self.contracts.get(id) else { return };
+    fn fire_reminder(
+        &mut self,
+        out: &mut Vec<Derived>,
+        id: &ContractId,
+        number: u32,
+        due: crate::types::Date,
+        days: u32,
+    ) {
+        let Some(c) = self.contracts.get(id) else {
+            return;
+        };
         let cause = c.filed_at;
-        let Some(m) = c.milestones.get(&number) else { return };
-        let open = matches!(m.status, Status::Pending | Status::Claimed { .. } | Status::Exemption { .. });
+        let Some(m) = c.milestones.get(&number) else {
+            return;
+        };
+        let open = matches!(
+            m.status,
+            Status::Pending | Status::Claimed { .. } | Status::Exemption { .. }
+        );
         if m.due != due || !open || m.reminded.contains(&days) {
             return;
         }
         if let Some(m) = self.milestone_mut(id, number) {
             m.reminded.push(days);
         }
-        self.emit(out, Derived::ReminderIssued { contract: id.clone(), milestone: number, due, days_before: days, cause });
+        self.emit(
+            out,
+            Derived::ReminderIssued {
+                contract: id.clone(),
+                milestone: number,
+                due,
+                days_before: days,
+                cause,
+            },
+        );
     }
 
     fn fire_overdue(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
-        let Some(c) = self.contracts.get(id) else { return };
+        let Some(c) = self.contracts.get(id) else {
+            return;
+        };
         let cause = c.filed_at;
-        let Some(m) = c.milestones.get(&number) else { return };
+        let Some(m) = c.milestones.get(&number) else {
+            return;
+        };
         if m.overdue || !matches!(m.status, Status::Pending) {
             return; // closed, already warned, or paused (re-armed when the pause ends)
         }
         let target = self.overdue_at(m);
         if at < target {
-            self.schedule(target, Deadline::Overdue { contract: id.clone(), milestone: number });
+            self.schedule(
+                target,
+                Deadline::Overdue {
+                    contract: id.clone(),
+                    milestone: number,
+                },
+            );
             return;
         }
         let due = m.due;
         if let Some(m) = self.milestone_mut(id, number) {
             m.overdue = true;
         }
-        self.emit(out, Derived::OverdueWarning { contract: id.clone(), milestone: number, due, cause });
+        self.emit(
+            out,
+            Derived::OverdueWarning {
+                contract: id.clone(),
+                milestone: number,
+                due,
+                cause,
+            },
+        );
     }
 
-    fn fire_default(&mut self, out: &mut Vec<Derived>, at: i64, now: i64, id: &ContractId, number: u32) {
-        let Some(c) = self.contracts.get(id) else { return };
+    fn fire_default(
+        &mut self,
+        out: &mut Vec<Derived>,
+        at: i64,
+        now: i64,
+        id: &ContractId,
+        number: u32,
+    ) {
+        let Some(c) = self.contracts.get(id) else {
+            return;
+        };
         let cause = c.filed_at;
-        let Some(m) = c.milestones.get(&number) else { return };
+        let Some(m) = c.milestones.get(&number) else {
+            return;
+        };
         if !matches!(m.status, Status::Pending) {
             return;
         }
         let target = self.default_at(m);
         if at < target {
-            self.schedule(target, Deadline::Default { contract: id.clone(), milestone: number });
+            self.schedule(
+                target,
+                Deadline::Default {
+                    contract: id.clone(),
+                    milestone: number,
+                },
+            );
             return;
         }
         self.determine_default(out, id, number, Extent::Full, cause, now);
     }
 
-    fn fire_deemed(&mut self, out: &mut Vec<Derived>, now: i64, id: &ContractId, number: u32, claim_index: u64) {
-        let Some(m) = self.contracts.get(id).and_then(|c| c.milestones.get(&number)) else { return };
-        let Status::Claimed { performed, claim_index: current, .. } = m.status else { return };
+    fn fire_deemed(
+        &mut self,
+        out: &mut Vec<Derived>,
+        now: i64,
+        id: &ContractId,
+        number: u32,
+        claim_index: u64,
+    ) {
+        let Some(m) = self
+            .contracts
+            .get(id)
+            .and_then(|c| c.milestones.get(&number))
+        else {
+            return;
+        };
+        let Status::Claimed {
+            performed,
+            claim_index: current,
+            ..
+        } = m.status
+        else {
+            return;
+        };
         if current != claim_index {
             return;
         }
-        self.close_performed(out, id, number, performed, Closure::Deemed, claim_index, now);
+        self.close_performed(
+            out,
+            id,
+            number,
+            performed,
+            Closure::Deemed,
+            claim_index,
+            now,
+        );
     }
 }

@@ -16,9 +16,17 @@ pub enum Status {
     /// Not performed yet (possibly overdue).
     Pending,
     /// The obligor claims performance; the obligee may dispute until `deadline_ms`.
-    Claimed { performed: Date, claim_index: u64, deadline_ms: i64 },
+    Claimed {
+        performed: Date,
+        claim_index: u64,
+        deadline_ms: i64,
+    },
     /// An exemption claim pauses the clock since `since_ms`.
-    Exemption { claim_index: u64, since_ms: i64, was_defaulted: bool },
+    Exemption {
+        claim_index: u64,
+        since_ms: i64,
+        was_defaulted: bool,
+    },
     /// Closed; `on_time` for performance on or before the due date.
     Closed { closure: Closure, on_time: bool },
 }
@@ -131,12 +139,32 @@ pub struct RepairRec {
 /// Time-driven rules waiting for their time.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Deadline {
-    Reminder { contract: ContractId, milestone: u32, due: Date, days_before: u32 },
-    Overdue { contract: ContractId, milestone: u32 },
-    Default { contract: ContractId, milestone: u32 },
-    Deemed { contract: ContractId, milestone: u32, claim_index: u64 },
-    BlackExpiry { entity: Subject, notice_index: u64 },
-    RedCheck { entity: Subject },
+    Reminder {
+        contract: ContractId,
+        milestone: u32,
+        due: Date,
+        days_before: u32,
+    },
+    Overdue {
+        contract: ContractId,
+        milestone: u32,
+    },
+    Default {
+        contract: ContractId,
+        milestone: u32,
+    },
+    Deemed {
+        contract: ContractId,
+        milestone: u32,
+        claim_index: u64,
+    },
+    BlackExpiry {
+        entity: Subject,
+        notice_index: u64,
+    },
+    RedCheck {
+        entity: Subject,
+    },
 }
 
 /// A delegation from a principal to a service agency.

@@ -17,7 +17,8 @@ pub fn day_of(t: i64, offset_minutes: i32) -> i32 {
 /// Node time of 00:00 local on calendar day `day`.
 #[must_use]
 pub fn start_of(day: i64, offset_minutes: i32) -> i64 {
-    day.saturating_mul(DAY_MS).saturating_sub(i64::from(offset_minutes) * 60_000)
+    day.saturating_mul(DAY_MS)
+        .saturating_sub(i64::from(offset_minutes) * 60_000)
 }
 
 /// Node time of 00:00 local, `days` calendar days after `date` (negative: before).

@@ -627,6 +627,7 @@ fn sequencer_run(
         max_batch,
         max_wait: Duration::from_millis(2),
         queue_capacity: subs.len() + 1024,
+        ..SequencerConfig::default()
     };
     let opts = InitOptions::default();
     let node =

@@ -23,8 +23,10 @@ impl Engine {
         let mut out = Vec::new();
         let who = &signer.holder;
         match event {
-            Event::Genesis { rules, .. } | Event::RuleSetPublished { rules } => {
-                self.rules = rules.clone()
+            Event::Genesis { rules, .. } => self.rules = rules.clone(),
+            Event::RuleSetPublished { rules } => {
+                self.rules = rules.clone();
+                self.rearm_all(time_ms);
             }
             Event::KeyRegistered { .. } | Event::KeyRevoked { .. } | Event::Tick {} => {}
             Event::ContractFiled { contract } => self.file(contract, signer, index, time_ms),
@@ -179,6 +181,25 @@ impl Engine {
         out
     }
 
+    /// A new rule set applies to milestones already open: their deadlines
+    /// are scheduled again under the new parameters (stale ones do nothing
+    /// when they fire; a deadline that moved later re-schedules itself).
+    fn rearm_all(&mut self, time_ms: i64) {
+        let open: Vec<(ContractId, u32)> = self
+            .contracts
+            .iter()
+            .flat_map(|(id, c)| {
+                c.milestones
+                    .iter()
+                    .filter(|(_, m)| matches!(m.status, Status::Pending))
+                    .map(move |(n, _)| (id.clone(), *n))
+            })
+            .collect();
+        for (id, n) in open {
+            self.arm(&id, n, time_ms);
+        }
+    }
+
     fn file(
         &mut self,
         c: &crate::event::Contract,
@@ -211,6 +232,7 @@ impl Engine {
             .collect();
         let state = ContractState {
             filed_at: index,
+            signed: c.signed,
             filer,
             filer_role: signer.role,
             source: c.source.clone(),
@@ -371,7 +393,17 @@ impl Engine {
         if c.completed || !all_closed {
             return;
         }
-        let all_on_time = c.milestones.values().all(|m| matches!(m.status, Status::Closed { on_time: true, closure } if closure != Closure::Exempt));
+        let performed =
+            |closure: Closure| matches!(closure, Closure::OnTime | Closure::Late | Closure::Deemed);
+        // Fully performed: every milestone performed (late included); the bonus needs every one on time.
+        let fully_performed = c
+            .milestones
+            .values()
+            .all(|m| matches!(m.status, Status::Closed { closure, .. } if performed(closure)));
+        let all_on_time = fully_performed
+            && c.milestones
+                .values()
+                .all(|m| matches!(m.status, Status::Closed { on_time: true, .. }));
         let mut obligors: Vec<Subject> = c
             .milestones
             .values()
@@ -383,14 +415,18 @@ impl Engine {
         if let Some(c) = self.contracts.get_mut(id) {
             c.completed = true;
         }
-        if !all_on_time {
+        if !fully_performed {
             return;
         }
         let today = self.today(time_ms);
         let delta = self.rules.contract_on_time_delta;
         for o in obligors {
             self.entity(&o).completions.push(today);
-            self.change_score(out, &o, delta, "contract_on_time", cause, time_ms);
+            if all_on_time {
+                self.change_score(out, &o, delta, "contract_on_time", cause, time_ms);
+            } else {
+                self.check_red(out, &o, cause, time_ms);
+            }
         }
     }
 
@@ -476,6 +512,45 @@ impl Engine {
             },
         );
         self.change_score(out, &entity, -delta, "reversal", r, time_ms);
+        self.withdraw_unsupported_notice(out, &entity, r, time_ms);
+    }
+
+    /// After a reversal: if the entity's standing demand notice no longer
+    /// rests on `black_defaults` active defaults, the notice is withdrawn —
+    /// its deduction undone and the entity taken off the black list.
+    fn withdraw_unsupported_notice(
+        &mut self,
+        out: &mut Vec<Derived>,
+        entity: &Subject,
+        cause: u64,
+        time_ms: i64,
+    ) {
+        let Some(black) = self.entities.get(entity).and_then(|e| e.black.clone()) else {
+            return;
+        };
+        let Some(n) = self.notices.get(&black.notice_index) else {
+            return;
+        };
+        let standing = n
+            .defaults
+            .iter()
+            .filter(|i| self.defaults.get(i).is_some_and(|d| !d.reversed))
+            .count();
+        if n.reversed || standing >= self.rules.black_defaults as usize {
+            return;
+        }
+        let delta = n.delta;
+        if let Some(n) = self.notices.get_mut(&black.notice_index) {
+            n.reversed = true;
+        }
+        self.change_score(out, entity, -delta, "reversal", cause, time_ms);
+        self.unlist_black(
+            out,
+            entity,
+            "demand notice withdrawn: its defaults were reversed",
+            cause,
+            time_ms,
+        );
     }
 
     fn decide_objection(

@@ -20,6 +20,10 @@ fn invalid(msg: String) -> RuleError {
     RuleError::Invalid(msg)
 }
 
+fn show_day(day: i32) -> String {
+    Date::from_days(day).map_or_else(|_| format!("day {day}"), |d| d.to_string())
+}
+
 fn check_performed(performed: Date, today: i32, id: &ContractId, n: u32) -> Result<(), RuleError> {
     if performed.days() > today {
         return Err(invalid(format!(
@@ -85,7 +89,7 @@ impl Engine {
                     Status::Closed {
                         closure: Closure::Defaulted,
                         ..
-                    } if !m.resolved_after_default => Ok(()),
+                    } if m.default_index.is_some() && !m.resolved_after_default => Ok(()),
                     Status::Closed { .. } => Err(RuleError::Conflict(format!(
                         "milestone {contract}#{milestone} is already closed"
                     ))),
@@ -488,6 +492,12 @@ impl Engine {
                     "amendment {number} of {id}: milestone numbers must be unique and ≥ 1"
                 )));
             }
+            if m.due < c.signed {
+                return Err(invalid(format!(
+                    "amendment {number} of {id}#{}: due date {} is before the signed date {}",
+                    m.number, m.due, c.signed
+                )));
+            }
             if !parties.contains(&m.obligor)
                 || !parties.contains(&m.obligee)
                 || m.obligor == m.obligee
@@ -559,8 +569,10 @@ impl Engine {
         let earliest = i64::from(black.since_day) + i64::from(self.rules.black_min_days);
         if i64::from(today) < earliest {
             return Err(invalid(format!(
-                "{entity} may apply for repair after the minimum publicity of {} days (from day {} of the listing)",
-                self.rules.black_min_days, self.rules.black_min_days
+                "{entity} may apply for repair only after the minimum publicity of {} days: listed on {}, earliest {}",
+                self.rules.black_min_days,
+                show_day(black.since_day),
+                show_day(i32::try_from(earliest).unwrap_or(i32::MAX))
             )));
         }
         if self

@@ -29,6 +29,13 @@ use bincode::{Decode, Encode};
 use state::*;
 use std::collections::BTreeMap;
 
+/// The red-list parameters, copied out of the rule set.
+struct RedRules {
+    min_score: i64,
+    min_contracts: u32,
+    offset: i32,
+}
+
 /// Encoding of engine snapshots.
 const SNAPSHOT_CONFIG: bincode::config::Configuration<
     bincode::config::BigEndian,
@@ -219,6 +226,7 @@ impl Engine {
                 score: initial,
                 on_time_points: BTreeMap::new(),
                 completions: Vec::new(),
+                defaults: Vec::new(),
                 black: None,
                 red: false,
                 red_check_at: None,
@@ -362,6 +370,7 @@ impl Engine {
                 reversed: false,
             },
         );
+        self.entity(&obligor).defaults.push(i);
         self.change_score(out, &obligor, delta, rule, i, time_ms);
         self.check_black(out, &obligor, i, time_ms);
     }
@@ -375,12 +384,15 @@ impl Engine {
             return;
         }
         let recent: Vec<u64> = self
+            .entity(who)
             .defaults
-            .iter()
-            .filter(|(_, d)| {
-                d.entity == *who && !d.reversed && i64::from(today) - i64::from(d.day) < window
+            .clone()
+            .into_iter()
+            .filter(|i| {
+                self.defaults
+                    .get(i)
+                    .is_some_and(|d| !d.reversed && i64::from(today) - i64::from(d.day) < window)
             })
-            .map(|(i, _)| *i)
             .collect();
         if recent.len() < self.rules.black_defaults as usize {
             return;
@@ -389,7 +401,7 @@ impl Engine {
             out,
             Derived::DemandNoticePublished {
                 entity: who.clone(),
-                defaults: recent,
+                defaults: recent.clone(),
                 cause,
             },
         );
@@ -398,6 +410,7 @@ impl Engine {
             notice,
             NoticeRec {
                 entity: who.clone(),
+                defaults: recent,
                 delta,
                 day: today,
                 reversed: false,
@@ -460,12 +473,20 @@ impl Engine {
         let window = i64::from(self.rules.red_window_days);
         let in_window = |day: i32| today - i64::from(day) < window;
         let default_days: Vec<i32> = self
-            .defaults
-            .values()
-            .filter(|d| d.entity == *who && !d.reversed && in_window(d.day))
+            .entities
+            .get(who)
+            .map(|e| e.defaults.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| self.defaults.get(i))
+            .filter(|d| !d.reversed && in_window(d.day))
             .map(|d| d.day)
             .collect();
-        let rules = self.rules.clone();
+        let rules = RedRules {
+            min_score: self.rules.red_min_score,
+            min_contracts: self.rules.red_min_contracts,
+            offset: self.rules.utc_offset_minutes,
+        };
         let e = self.entity(who);
         let done: Vec<i32> = e
             .completions
@@ -474,13 +495,13 @@ impl Engine {
             .filter(|&d| in_window(d))
             .collect();
         let eligible = e.black.is_none()
-            && e.score >= rules.red_min_score
-            && done.len() >= rules.red_min_contracts as usize
+            && e.score >= rules.min_score
+            && done.len() >= rules.min_contracts as usize
             && default_days.is_empty();
         let next_age = done
             .iter()
             .chain(&default_days)
-            .map(|&d| time::start_of(i64::from(d) + window, rules.utc_offset_minutes))
+            .map(|&d| time::start_of(i64::from(d) + window, rules.offset))
             .min();
         let was = e.red;
         e.red = eligible;

@@ -55,6 +55,7 @@ pub struct MilestoneState {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ContractState {
     pub filed_at: u64,
+    pub signed: Date,
     /// Who filed: the key holder, or the principal for a delegated filing.
     pub filer: Subject,
     pub filer_role: Role,
@@ -83,8 +84,10 @@ pub struct EntityState {
     pub score: i64,
     /// On-time points granted per local calendar year.
     pub on_time_points: BTreeMap<i32, i64>,
-    /// Days on which contracts of this obligor were fully performed on time.
+    /// Days on which contracts of this obligor were fully performed.
     pub completions: Vec<i32>,
+    /// Indexes of the defaults determined against this entity.
+    pub defaults: Vec<u64>,
     pub black: Option<BlackListing>,
     pub red: bool,
     /// The next time a red-list re-check is scheduled.
@@ -108,6 +111,8 @@ pub struct DefaultRec {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct NoticeRec {
     pub entity: Subject,
+    /// The defaults it rests on.
+    pub defaults: Vec<u64>,
     pub delta: i64,
     pub day: i32,
     pub reversed: bool,

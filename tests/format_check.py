@@ -339,6 +339,7 @@ SIGNATURE = Bytes("Ed25519 signature", 64, "b64")
 class UsccT(Bytes):
     def __init__(self):
         super().__init__("USCC (18 ASCII bytes)", 18, "ascii")
+        self.mem = 18  # in-memory size charged per Vec element (FORMAT.md 3.5)
 
     def to_json(self, raw, path):
         s = "".join(chr(b) for b in raw)
@@ -562,6 +563,7 @@ RULE_SET = Struct("RuleSet", [
     ("red_min_score", I64),
     ("red_min_contracts", U32),
     ("red_window_days", U32),
+    ("legacy_uscc", Vec(USCC)),
 ])
 EVENT = Enum("Event", "internal", [
     ("genesis", [("origin", NAME), ("node_key", KEY_REGISTRATION), ("office_keys", Vec(KEY_REGISTRATION)), ("rules", RULE_SET)]),

@@ -92,6 +92,11 @@ impl Registry {
         }
     }
 
+    /// Sets the legacy USCC allow-list (as published by the rule set in force).
+    pub fn set_legacy(&mut self, codes: impl IntoIterator<Item = Uscc>) {
+        self.legacy_uscc = codes.into_iter().collect();
+    }
+
     /// Restores a key from its persisted state.
     pub fn restore(&mut self, state: KeyState) -> Result<(), AdmissionError> {
         let vk = verifier_for(&state.registration)?;
@@ -217,6 +222,7 @@ impl Registry {
 
     /// Step 3: the event against the registry and the USCC rules.
     pub fn check_event(&self, event: &Event) -> Result<(), AdmissionError> {
+        check_no_id_numbers(event)?;
         match event {
             Event::Genesis {
                 node_key,
@@ -343,6 +349,9 @@ impl Registry {
     /// Applies an admitted event at log index `index`, returning the keys whose
     /// state changed (for the node to persist in the same batch).
     pub fn apply(&mut self, index: u64, event: &Event) -> Result<Vec<KeyState>, AdmissionError> {
+        if let Event::Genesis { rules, .. } | Event::RuleSetPublished { rules } = event {
+            self.legacy_uscc = rules.legacy_uscc.iter().copied().collect();
+        }
         let mut changed = Vec::new();
         match event {
             Event::Genesis {
@@ -383,5 +392,96 @@ impl Registry {
             self.restore(s.clone())?;
         }
         Ok(changed)
+    }
+}
+
+/// JSON keys whose strings are codes, digests or keys, not free text.
+const NOT_TEXT: &[&str] = &[
+    "org",
+    "principal",
+    "agency",
+    "commitment",
+    "document_sha256",
+    "evidence",
+    "public_key",
+];
+
+/// Natural persons never appear in clear: any free-text string of the event
+/// holding a PRC resident identity number (GB 11643: 17 digits and a valid
+/// ISO 7064 MOD 11-2 check character, as a run of exactly 18) is refused.
+fn check_no_id_numbers(event: &Event) -> Result<(), AdmissionError> {
+    fn walk(v: &serde_json::Value, key: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if !NOT_TEXT.contains(&key) => {
+                find_id_number(s).map(|_| key.to_string())
+            }
+            serde_json::Value::Array(a) => a.iter().find_map(|x| walk(x, key)),
+            serde_json::Value::Object(m) => m.iter().find_map(|(k, x)| walk(x, k)),
+            _ => None,
+        }
+    }
+    let v = serde_json::to_value(event).map_err(|e| AdmissionError::InvalidEvent(e.to_string()))?;
+    match walk(&v, "") {
+        Some(field) => Err(AdmissionError::InvalidEvent(format!(
+            "field {field:?} holds a resident identity number in clear; natural persons appear only as a masked name and a keyed commitment"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The byte offset of the first resident identity number in `s`, if any.
+fn find_id_number(s: &str) -> Option<usize> {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let run = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let end = i + run;
+        let with_x = run == 17 && matches!(b.get(end), Some(b'X' | b'x'));
+        let len = if with_x { 18 } else { run };
+        let boundary = b.get(i + len).is_none_or(|c| !c.is_ascii_alphanumeric());
+        if len == 18 && boundary {
+            let sum: u32 = b[i..i + 17]
+                .iter()
+                .zip(W)
+                .map(|(c, w)| u32::from(c - b'0') * w)
+                .sum();
+            if CHECK[(sum % 11) as usize] == b[i + 17].to_ascii_uppercase() {
+                return Some(i);
+            }
+        }
+        i = end.max(i + 1);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_id_number;
+
+    #[test]
+    fn resident_id_numbers_are_found_only_when_valid() {
+        // 11010519491231002X is the standard's own example.
+        assert_eq!(find_id_number("身份证 11010519491231002X 某"), Some(10));
+        assert_eq!(find_id_number("11010519491231002x"), Some(0));
+        assert_eq!(
+            find_id_number("110105194912310021"),
+            None,
+            "wrong check digit"
+        );
+        assert_eq!(
+            find_id_number("phone 13800138000, order 1234567890123456789"),
+            None
+        );
+        assert_eq!(
+            find_id_number("A11010519491231002X"),
+            None,
+            "part of a longer code"
+        );
     }
 }

@@ -52,6 +52,10 @@ pub struct RuleSet {
     /// Red list: contracts fully performed within `red_window_days`.
     pub red_min_contracts: u32,
     pub red_window_days: u32,
+    /// Known legacy organisation codes the credit office admits although
+    /// their GB 32100-2015 check character is wrong (an explicit allow-list,
+    /// published in the log so every verifier applies the same one).
+    pub legacy_uscc: Vec<crate::uscc::Uscc>,
 }
 
 impl Default for RuleSet {
@@ -79,6 +83,7 @@ impl Default for RuleSet {
             red_min_score: 1010,
             red_min_contracts: 3,
             red_window_days: 730,
+            legacy_uscc: Vec::new(),
         }
     }
 }

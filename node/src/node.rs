@@ -223,6 +223,7 @@ pub fn open(
             .map_err(|e| NodeError::Invalid(dir.into(), e.to_string()))?;
     }
     let engine = load_engine(&store, &registry).map_err(|e| NodeError::Invalid(dir.into(), e))?;
+    registry.set_legacy(engine.rules().legacy_uscc.iter().copied());
     let every = config.snapshot_every;
     let writer = Writer::new(
         store,

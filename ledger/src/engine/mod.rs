@@ -196,7 +196,7 @@ impl Engine {
                 break;
             }
             let ((at, _), deadline) = entry.remove_entry();
-            self.fire(at, time_ms, deadline, &mut out);
+            self.fire(at, deadline, &mut out);
         }
         out
     }
@@ -578,7 +578,7 @@ impl Engine {
             }
         }
         if !m.overdue {
-            let at = self.overdue_at(&m);
+            let at = self.overdue_at(&m).max(time_ms);
             self.schedule(
                 at,
                 Deadline::Overdue {
@@ -587,7 +587,7 @@ impl Engine {
                 },
             );
         }
-        let at = self.default_at(&m);
+        let at = self.default_at(&m).max(time_ms);
         self.schedule(
             at,
             Deadline::Default {
@@ -597,8 +597,12 @@ impl Engine {
         );
     }
 
-    /// One deadline, due at `at`, fired at node time `now`.
-    fn fire(&mut self, at: i64, now: i64, d: Deadline, out: &mut Vec<Derived>) {
+    /// One deadline, due at `at`. Everything it does depends on `at`, never
+    /// on the node time of the entry that happens to pass it: a deadline
+    /// that fires without a record (say, a red-list re-check that changes
+    /// nothing) leaves no trace in the log, so the verifier fires it later,
+    /// at the next entry it sees, and must reach exactly the same state.
+    fn fire(&mut self, at: i64, d: Deadline, out: &mut Vec<Derived>) {
         match d {
             Deadline::Reminder {
                 contract,
@@ -613,12 +617,12 @@ impl Engine {
             Deadline::Default {
                 contract,
                 milestone,
-            } => self.fire_default(out, at, now, &contract, milestone),
+            } => self.fire_default(out, at, &contract, milestone),
             Deadline::Deemed {
                 contract,
                 milestone,
                 claim_index,
-            } => self.fire_deemed(out, now, &contract, milestone, claim_index),
+            } => self.fire_deemed(out, at, &contract, milestone, claim_index),
             Deadline::BlackExpiry {
                 entity,
                 notice_index,
@@ -634,14 +638,14 @@ impl Engine {
                         &entity,
                         "maximum publicity period reached",
                         notice_index,
-                        now,
+                        at,
                     );
                 }
             }
             Deadline::RedCheck { entity } => {
                 self.entity(&entity).red_check_at = None;
                 let cause = self.next_index.saturating_sub(1);
-                self.check_red(out, &entity, cause, now);
+                self.check_red(out, &entity, cause, at);
             }
         }
     }
@@ -720,14 +724,7 @@ impl Engine {
         );
     }
 
-    fn fire_default(
-        &mut self,
-        out: &mut Vec<Derived>,
-        at: i64,
-        now: i64,
-        id: &ContractId,
-        number: u32,
-    ) {
+    fn fire_default(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
         let Some(c) = self.contracts.get(id) else {
             return;
         };
@@ -749,7 +746,7 @@ impl Engine {
             );
             return;
         }
-        self.determine_default(out, id, number, Extent::Full, cause, now);
+        self.determine_default(out, id, number, Extent::Full, cause, at);
     }
 
     fn fire_deemed(

@@ -340,3 +340,19 @@ checked_string!(
         Ok(())
     }
 );
+
+/// Context label of a natural person's commitment (docs/FORMAT.md, "Context labels").
+pub const PERSON_COMMITMENT_LABEL: &[u8] = b"lvyue/person/v1\n";
+
+/// The keyed commitment that stands for a natural person's resident
+/// identity number: SHA-256(label ‖ key ‖ id number in upper case). The
+/// 32-byte key is the credit office's secret, so nobody can test guesses of
+/// ID numbers against the log; the office can recompute a commitment to
+/// link filings about the same person.
+#[must_use]
+pub fn person_commitment(key: &[u8; 32], id_number: &str) -> crate::Hash {
+    let mut data = Vec::with_capacity(32 + id_number.len());
+    data.extend_from_slice(key);
+    data.extend_from_slice(id_number.trim().to_ascii_uppercase().as_bytes());
+    crate::hash::labelled_hash(PERSON_COMMITMENT_LABEL, &data)
+}

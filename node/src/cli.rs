@@ -50,6 +50,12 @@ pub enum Command {
         /// Largest request body, bytes.
         #[arg(long, default_value_t = 256 * 1024)]
         body_limit: usize,
+        /// When idle this long and a rule deadline has passed, append a Tick (seconds).
+        #[arg(long, default_value_t = 60)]
+        tick_interval_secs: u64,
+        /// Snapshot the rules engine after this many entries.
+        #[arg(long, default_value_t = 100_000)]
+        snapshot_every: u64,
     },
     /// Generate a signing key file (mode 0600) and print its verifier key.
     Keygen {
@@ -92,6 +98,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             max_batch,
             max_wait_ms,
             body_limit,
+            tick_interval_secs,
+            snapshot_every,
         } => {
             let opts = InitOptions {
                 origin,
@@ -100,6 +108,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let config = SequencerConfig {
                 max_batch,
                 max_wait: Duration::from_millis(max_wait_ms),
+                tick_interval: Duration::from_secs(tick_interval_secs.max(1)),
+                snapshot_every: snapshot_every.max(1),
                 ..SequencerConfig::default()
             };
             serve(data, listen, opts, config, ServerConfig { body_limit })

@@ -238,6 +238,8 @@ impl Auditor {
                 )));
             }
         }
+        crate::admission::check_no_id_numbers(&signed.payload.event)
+            .map_err(|e| bad(e.to_string()))?;
         let id = signed.submission_id().map_err(|e| bad(e.to_string()))?;
         if let Some(&first) = self.seen.get(&id) {
             return Err(Violation::Replay { index, first });

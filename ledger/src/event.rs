@@ -223,7 +223,106 @@ pub enum Event {
     Tick {},
 }
 
+fn milestone_texts<'a>(ms: &'a [Milestone], f: &mut impl FnMut(&'a str)) {
+    for m in ms {
+        f(m.description.as_str());
+    }
+}
+
 impl Event {
+    /// Calls `f` with every free-text string of the event (names, summaries,
+    /// descriptions, reasons, references, ids) — the strings a person could
+    /// type an identity number into. Codes, digests and keys are not text.
+    pub fn texts<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        match self {
+            Event::Genesis {
+                origin,
+                node_key,
+                office_keys,
+                ..
+            } => {
+                f(origin.as_str());
+                for k in std::iter::once(node_key).chain(office_keys) {
+                    f(k.name.as_str());
+                    f(k.holder_name.as_str());
+                }
+            }
+            Event::KeyRegistered { key } => {
+                f(key.name.as_str());
+                f(key.holder_name.as_str());
+            }
+            Event::KeyRevoked { name, reason, .. } => {
+                f(name.as_str());
+                f(reason.as_str());
+            }
+            Event::ContractFiled { contract: c } => {
+                for s in [c.id.as_str(), c.name.as_str(), c.summary.as_str()] {
+                    f(s);
+                }
+                for p in &c.parties {
+                    f(p.name.as_str());
+                    f(p.role.as_str());
+                }
+                milestone_texts(&c.milestones, f);
+                if let Source::Import { external_ref } = &c.source {
+                    f(external_ref.as_str());
+                }
+            }
+            Event::ContractAmended {
+                contract,
+                milestones,
+                reason,
+                ..
+            } => {
+                f(contract.as_str());
+                f(reason.as_str());
+                milestone_texts(milestones, f);
+            }
+            Event::MediationRecorded {
+                contract,
+                outcome,
+                summary,
+            } => {
+                f(contract.as_str());
+                f(summary.as_str());
+                if let MediationOutcome::Settled { milestones } = outcome {
+                    milestone_texts(milestones, f);
+                }
+            }
+            Event::FilingAcknowledged { contract, .. }
+            | Event::PerformanceConfirmed { contract, .. }
+            | Event::PerformanceClaimed { contract, .. } => f(contract.as_str()),
+            Event::ClaimDisputed {
+                contract, reason, ..
+            }
+            | Event::NonPerformanceReported {
+                contract, reason, ..
+            } => {
+                f(contract.as_str());
+                f(reason.as_str());
+            }
+            Event::ExemptionClaimed {
+                contract,
+                statement,
+                ..
+            } => {
+                f(contract.as_str());
+                f(statement.as_str());
+            }
+            Event::ExemptionDecided { reason, .. }
+            | Event::ObjectionDecided { reason, .. }
+            | Event::RepairDecided { reason, .. } => {
+                f(reason.as_str());
+            }
+            Event::ObjectionFiled { statement, .. } => f(statement.as_str()),
+            Event::RuleSetPublished { .. }
+            | Event::RepairApplied { .. }
+            | Event::DelegationGranted { .. }
+            | Event::DelegationRevoked { .. }
+            | Event::Tick {} => {}
+        }
+    }
+
     /// The snake_case name of the event kind, as in its JSON `type` field.
     #[must_use]
     pub fn kind(&self) -> &'static str {

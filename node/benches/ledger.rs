@@ -394,10 +394,11 @@ fn contract(n: u64, k: &MarketKey) -> Contract {
     };
     let seller = Subject::Org(k.uscc);
     let amount = 1_000_000 + rng.below(5_000_000_000) as i64; // 1万 .. 5千万 yuan, in fen
-    let signed = Date::parse("2026-01-01").expect("date").days() + rng.below(365) as i32;
+    let signed = Date::parse("2025-01-01").expect("date").days() + rng.below(365) as i32;
     let count = 2 + rng.below(3) as usize;
     let mut left = amount;
-    let mut due = signed;
+    // Due dates after the run, so no deadline fires while it is measured.
+    let mut due = Date::parse("2027-06-01").expect("date").days();
     let milestones = (0..count)
         .map(|m| {
             let part = if m + 1 == count {

@@ -206,6 +206,7 @@ impl Sequencer {
 
     /// Submits one signed event and waits for its receipt.
     pub async fn submit(&self, signed: Signed) -> Result<Receipt, SubmitError> {
+        lvyue_ledger::admission::check_no_id_numbers(&signed.payload.event)?;
         let payload = lvyue_ledger::codec::encode(&signed.payload)?;
         let sig = self.check_signature(&signed, &payload);
         let id = lvyue_ledger::record::submission_id(&payload);

@@ -602,6 +602,10 @@ impl Engine {
             .get(&black.notice_index)
             .filter(|n| !n.reversed)
             .map_or(0, |n| n.delta);
+        // The deduction is given back once: a later objection or withdrawal finds it undone.
+        if let Some(n) = self.notices.get_mut(&black.notice_index) {
+            n.reversed = true;
+        }
         if delta != 0 {
             self.change_score(out, entity, -delta, "repair", index, time_ms);
         }

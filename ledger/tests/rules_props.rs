@@ -1535,7 +1535,7 @@ fn generator_reaches_every_rule() {
     );
     let strategy = prop::collection::vec(action(), 100..160);
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for _ in 0..48 {
+    for _ in 0..160 {
         let actions = strategy.new_tree(&mut runner).unwrap().current();
         let run = check_case(&cast, &actions).unwrap();
         for e in &run.entries {

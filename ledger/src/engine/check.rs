@@ -313,9 +313,11 @@ impl Engine {
         id: &ContractId,
         n: u32,
     ) -> Result<(), RuleError> {
+        // The filing source unit speaks for the obligee side, never for itself as obligor.
         let source_unit = signer.role == Role::SourceUnit
             && c.filer_role == Role::SourceUnit
-            && c.filer == signer.holder;
+            && c.filer == signer.holder
+            && m.obligor != signer.holder;
         if m.obligee == signer.holder || source_unit {
             return Ok(());
         }

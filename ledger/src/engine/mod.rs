@@ -234,13 +234,17 @@ impl Engine {
     }
 
     /// Whether a contract may move `obligor`'s score and lists: it was filed
-    /// by a source unit or a data feed, by the obligor itself, or the
-    /// obligor acknowledged it.
-    pub(crate) fn counts(c: &ContractState, obligor: &Subject) -> bool {
+    /// by a source unit or a data feed, or every party other than the filer
+    /// acknowledged it. So a rival's fake filing never counts against an
+    /// entity (it must acknowledge), and an entity's self-filing never counts
+    /// for it either (its counterparties must acknowledge — a natural person
+    /// without a key cannot, so such a contract never moves a score).
+    pub(crate) fn counts(c: &ContractState, _obligor: &Subject) -> bool {
         use crate::types::Role;
         matches!(c.filer_role, Role::SourceUnit | Role::DataFeed)
-            || c.filer == *obligor
-            || c.acknowledged.contains(obligor)
+            || c.parties
+                .iter()
+                .all(|p| *p == c.filer || c.acknowledged.contains(p))
     }
 
     /// Changes a score and records it; then re-checks the red list.

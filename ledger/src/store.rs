@@ -163,10 +163,7 @@ impl Default for StoreConfig {
 impl Store {
     /// Opens (or creates) the store in `dir` and restores the durable head.
     pub fn open(dir: &Path, config: &StoreConfig) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(config.cache_bytes)
-            .open()?;
+        let db = open_db(dir, config)?;
         let log = db.open_tree("log")?;
         let head = match log.get(HEAD_KEY)? {
             Some(v) => codec::decode(&v)?,
@@ -435,6 +432,29 @@ impl Store {
     /// Bytes on disk used by sled.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+/// Opens sled, waiting up to five seconds for the folder lock: a store
+/// closed a moment ago in this process may still hold it while sled's
+/// background flusher winds down.
+fn open_db(dir: &Path, config: &StoreConfig) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let result = sled::Config::new()
+            .path(dir)
+            .cache_capacity(config.cache_bytes)
+            .open();
+        match result {
+            // sled reports a held lock as an `Other` I/O error with this text.
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         tick_interval_secs: u64,
         /// Snapshot the rules engine after this many entries.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 1_000_000)]
         snapshot_every: u64,
     },
     /// Generate a signing key file (mode 0600) and print its verifier key.

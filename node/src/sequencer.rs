@@ -58,7 +58,7 @@ impl Default for SequencerConfig {
             max_batch: 1024,
             max_wait: Duration::from_millis(2),
             queue_capacity: 65_536,
-            snapshot_every: 100_000,
+            snapshot_every: 1_000_000,
             tick_interval: Duration::from_secs(60),
         }
     }
@@ -453,18 +453,12 @@ impl Writer {
             return (answers, Vec::new());
         }
         self.entries_since_snapshot += p.batch.len() as u64;
-        if self.entries_since_snapshot >= self.snapshot_every {
-            match self.engine_snapshot() {
-                Ok(bytes) => {
-                    p.batch.put_meta(ENGINE_SNAPSHOT, bytes);
-                    self.entries_since_snapshot = 0;
-                }
-                Err(e) => tracing::warn!(error = %e, "engine snapshot skipped"),
-            }
-        }
         match self.commit(p.batch, p.accepted) {
             Ok(replies) => {
                 answers.extend(replies);
+                if self.entries_since_snapshot >= self.snapshot_every {
+                    self.save_snapshot();
+                }
                 (answers, p.new_keys)
             }
             Err(replies) => {

@@ -404,17 +404,26 @@ impl Writer {
         })
     }
 
+    /// Writes the engine's state at the durable head. The snapshot names
+    /// its own position (the engine's next index), so it need not be
+    /// written atomically with a batch; it is written after the batch's
+    /// commit, outside the transaction, which keeps large states out of it.
+    fn save_snapshot(&mut self) {
+        let saved = self.engine_snapshot().and_then(|b| {
+            self.store
+                .put_meta(ENGINE_SNAPSHOT, &b)
+                .map_err(|e| e.to_string())
+        });
+        match saved {
+            Ok(()) => self.entries_since_snapshot = 0,
+            Err(e) => tracing::warn!(error = %e, "engine snapshot not saved"),
+        }
+    }
+
     /// Saves an engine snapshot (so a restart need not replay) and closes the store.
-    fn close(self) {
+    fn close(mut self) {
         if self.failed.is_none() && self.entries_since_snapshot > 0 {
-            match self
-                .engine_snapshot()
-                .map(|b| self.store.put_meta(ENGINE_SNAPSHOT, &b))
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "engine snapshot not saved"),
-                Err(e) => tracing::warn!(error = %e, "engine snapshot not saved"),
-            }
+            self.save_snapshot();
         }
     }
 

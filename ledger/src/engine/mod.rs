@@ -557,48 +557,53 @@ impl Engine {
         ) + m.extension_ms
     }
 
-    /// Schedules the reminders, overdue warning and default of a milestone.
+    /// Schedules a milestone's next deadline: the first reminder still to
+    /// come, else its overdue warning, else its default. Each of them, when
+    /// it fires, schedules the one after it, so an open milestone holds one
+    /// entry in the deadline queue instead of five.
     pub(crate) fn arm(&mut self, id: &ContractId, number: u32, time_ms: i64) {
         let Some(m) = self
             .contracts
             .get(id)
             .and_then(|c| c.milestones.get(&number))
-            .cloned()
         else {
             return;
         };
-        for &days in &self.rules.reminder_days.clone() {
-            let at = time::start_after(m.due, -i64::from(days), self.rules.utc_offset_minutes);
-            if at >= time_ms && !m.reminded.contains(&days) {
-                self.schedule(
-                    at,
-                    Deadline::Reminder {
-                        contract: id.clone(),
-                        milestone: number,
-                        due: m.due,
-                        days_before: days,
-                    },
-                );
-            }
-        }
-        if !m.overdue {
-            let at = self.overdue_at(&m).max(time_ms);
-            self.schedule(
+        let offset = self.rules.utc_offset_minutes;
+        let next_reminder = self
+            .rules
+            .reminder_days
+            .iter()
+            .filter(|d| !m.reminded.contains(d))
+            .map(|&d| (time::start_after(m.due, -i64::from(d), offset), d))
+            .filter(|&(at, _)| at >= time_ms)
+            .min();
+        let (at, deadline) = match next_reminder {
+            Some((at, days_before)) => (
                 at,
+                Deadline::Reminder {
+                    contract: id.clone(),
+                    milestone: number,
+                    due: m.due,
+                    days_before,
+                },
+            ),
+            None if !m.overdue => (
+                self.overdue_at(m).max(time_ms),
                 Deadline::Overdue {
                     contract: id.clone(),
                     milestone: number,
                 },
-            );
-        }
-        let at = self.default_at(&m).max(time_ms);
-        self.schedule(
-            at,
-            Deadline::Default {
-                contract: id.clone(),
-                milestone: number,
-            },
-        );
+            ),
+            None => (
+                self.default_at(m).max(time_ms),
+                Deadline::Default {
+                    contract: id.clone(),
+                    milestone: number,
+                },
+            ),
+        };
+        self.schedule(at, deadline);
     }
 
     /// One deadline, due at `at`. Everything it does depends on `at`, never
@@ -613,7 +618,7 @@ impl Engine {
                 milestone,
                 due,
                 days_before,
-            } => self.fire_reminder(out, &contract, milestone, due, days_before),
+            } => self.fire_reminder(out, at, &contract, milestone, due, days_before),
             Deadline::Overdue {
                 contract,
                 milestone,
@@ -657,6 +662,7 @@ impl Engine {
     fn fire_reminder(
         &mut self,
         out: &mut Vec<Derived>,
+        at: i64,
         id: &ContractId,
         number: u32,
         due: crate::types::Date,
@@ -689,6 +695,7 @@ impl Engine {
                 cause,
             },
         );
+        self.arm(id, number, at);
     }
 
     fn fire_overdue(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
@@ -726,6 +733,7 @@ impl Engine {
                 cause,
             },
         );
+        self.arm(id, number, at);
     }
 
     fn fire_default(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {

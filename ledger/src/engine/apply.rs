@@ -214,21 +214,7 @@ impl Engine {
         let milestones = c
             .milestones
             .iter()
-            .map(|m| {
-                let state = MilestoneState {
-                    obligor: m.obligor.clone(),
-                    obligee: m.obligee.clone(),
-                    due: m.due,
-                    amount: m.amount,
-                    status: Status::Pending,
-                    overdue: false,
-                    reminded: Vec::new(),
-                    extension_ms: 0,
-                    default_index: None,
-                    resolved_after_default: false,
-                };
-                (m.number, state)
-            })
+            .map(|m| (m.number, MilestoneState::new(m)))
             .collect();
         let state = ContractState {
             filed_at: index,
@@ -274,19 +260,7 @@ impl Engine {
         c.proposals.retain(|n, _| *n > number);
         c.amendment = number;
         for m in ms {
-            let state = MilestoneState {
-                obligor: m.obligor.clone(),
-                obligee: m.obligee.clone(),
-                due: m.due,
-                amount: m.amount,
-                status: Status::Pending,
-                overdue: false,
-                reminded: Vec::new(),
-                extension_ms: 0,
-                default_index: None,
-                resolved_after_default: false,
-            };
-            c.milestones.insert(m.number, state);
+            c.milestones.insert(m.number, MilestoneState::new(m));
         }
         for m in ms {
             self.arm(id, m.number, time_ms);

@@ -51,6 +51,25 @@ pub struct MilestoneState {
     pub resolved_after_default: bool,
 }
 
+impl MilestoneState {
+    /// A milestone as filed or amended: pending, with a fresh clock.
+    #[must_use]
+    pub fn new(m: &crate::event::Milestone) -> MilestoneState {
+        MilestoneState {
+            obligor: m.obligor.clone(),
+            obligee: m.obligee.clone(),
+            due: m.due,
+            amount: m.amount,
+            status: Status::Pending,
+            overdue: false,
+            reminded: Vec::new(),
+            extension_ms: 0,
+            default_index: None,
+            resolved_after_default: false,
+        }
+    }
+}
+
 /// One contract.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ContractState {

@@ -72,3 +72,52 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[test]
+fn consistency_between_kept_checkpoints_and_proofs_of_misbehaviour() {
+    use lvyue_ledger::checkpoint::{Checkpoint, sign_checkpoint};
+    let n = TestNode::start();
+    let old = n.get("/checkpoint").1;
+    for i in 0..5 {
+        n.register(&format!("c-{i}"), Role::MarketEntity, &uscc(100 + i));
+    }
+    let new = n.get("/checkpoint").1;
+    let fetch = |a, b| lvyue_verifier::fetch_consistency_proof(&n.url, a, b);
+    let ok = lvyue_verifier::check_consistency(old.as_bytes(), new.as_bytes(), &n.node.vkey, fetch)
+        .expect("consistent");
+    assert!(ok.contains("size 6 extends size 1"), "{ok}");
+
+    // A forger with the node key signs another tree of the same size: a fork.
+    let node_key =
+        lvyue_ledger::keys::Signer::read_file(&n.dir.path().join("keys/node.key")).unwrap();
+    let forged = sign_checkpoint(
+        &Checkpoint::new(n.node.origin.clone(), 6, lvyue_ledger::Hash([1; 32])),
+        &node_key,
+    );
+    let err =
+        lvyue_verifier::check_consistency(new.as_bytes(), forged.as_bytes(), &n.node.vkey, fetch)
+            .unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    let text = err.to_string();
+    assert!(
+        text.contains("fork") && text.contains(&new) && text.contains(&forged),
+        "{text}"
+    );
+
+    // A newer checkpoint smaller than the one kept: a rollback.
+    let err =
+        lvyue_verifier::check_consistency(new.as_bytes(), old.as_bytes(), &n.node.vkey, fetch)
+            .unwrap_err();
+    assert!(err.to_string().contains("rolled back"), "{err}");
+
+    // A forged larger tree that does not extend the kept one: the node's proof fails.
+    let forged = sign_checkpoint(
+        &Checkpoint::new(n.node.origin.clone(), 6, lvyue_ledger::Hash([2; 32])),
+        &node_key,
+    );
+    let err =
+        lvyue_verifier::check_consistency(old.as_bytes(), forged.as_bytes(), &n.node.vkey, fetch)
+            .unwrap_err();
+    assert_eq!(err.exit_code(), 1, "{err}");
+    assert!(err.to_string().contains("does not extend"), "{err}");
+}

@@ -151,3 +151,111 @@ pub fn audit_url(
     }
     Ok(auditor.finish(&cp)?)
 }
+
+/// A self-contained proof that a log misbehaved: both signed checkpoints and,
+/// where one applies, the consistency proof that fails between them.
+#[derive(Debug, serde::Serialize)]
+pub struct Misbehaviour {
+    pub kind: &'static str,
+    pub old_checkpoint: String,
+    pub new_checkpoint: String,
+    pub proof: Vec<String>,
+}
+
+impl std::fmt::Display for Misbehaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "SECURITY ERROR: {}", self.kind)?;
+        writeln!(f, "old checkpoint:\n{}", self.old_checkpoint)?;
+        writeln!(f, "new checkpoint:\n{}", self.new_checkpoint)?;
+        if !self.proof.is_empty() {
+            writeln!(f, "consistency proof (hex):")?;
+            for h in &self.proof {
+                writeln!(f, "{h}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `new` extends `old` (both signed notes, by `vkey`): equal
+/// sizes need equal roots; a smaller new size is a rollback; otherwise the
+/// consistency proof from `proof_for(old_size, new_size)` must verify.
+/// `Ok` carries a one-line summary; a proven violation carries a
+/// [`Misbehaviour`] rendering in its message.
+pub fn check_consistency(
+    old: &[u8],
+    new: &[u8],
+    vkey: &VerifierKey,
+    proof_for: impl FnOnce(u64, u64) -> Result<Vec<lvyue_ledger::Hash>, Failure>,
+) -> Result<String, Failure> {
+    let origin = origin_of(vkey)?;
+    let open = |note: &[u8], which: &str| {
+        checkpoint::open(note, &origin, vkey)
+            .map_err(|e| Failure::CouldNotCheck(format!("{which} checkpoint: {e}")))
+    };
+    let (o, n) = (open(old, "old")?, open(new, "new")?);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let proven = |kind: &'static str, proof: &[lvyue_ledger::Hash]| {
+        let m = Misbehaviour {
+            kind,
+            old_checkpoint: text(old),
+            new_checkpoint: text(new),
+            proof: proof.iter().map(|h| h.to_hex()).collect(),
+        };
+        Failure::Violation(m.to_string())
+    };
+    if n.size() < o.size() {
+        return Err(proven(
+            "rolled back: the newer checkpoint is smaller than the older one",
+            &[],
+        ));
+    }
+    if n.size() == o.size() {
+        if n.root() != o.root() {
+            return Err(proven(
+                "fork: two signed checkpoints of one size with different roots",
+                &[],
+            ));
+        }
+        return Ok(format!(
+            "consistent: both checkpoints are of size {} with root {}",
+            n.size(),
+            n.root()
+        ));
+    }
+    let proof = proof_for(o.size(), n.size())?;
+    lvyue_ledger::tlog::check_tree(&proof, n.size(), &n.root(), o.size(), &o.root()).map_err(
+        |_| {
+            proven(
+                "fork: the newer checkpoint does not extend the older one",
+                &proof,
+            )
+        },
+    )?;
+    Ok(format!(
+        "consistent: size {} extends size {} (proof of {} hashes)",
+        n.size(),
+        o.size(),
+        proof.len()
+    ))
+}
+
+/// Fetches a consistency proof from a node (`GET /v1/proof/consistency`).
+pub fn fetch_consistency_proof(
+    base: &str,
+    old: u64,
+    new: u64,
+) -> Result<Vec<lvyue_ledger::Hash>, Failure> {
+    let url = format!(
+        "{}/v1/proof/consistency?old={old}&new={new}",
+        base.trim_end_matches('/')
+    );
+    let body = fetch(&url)?;
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        proof: Vec<lvyue_ledger::Hash>,
+    }
+    let a: Answer =
+        serde_json::from_slice(&body).map_err(|e| Failure::CouldNotCheck(format!("{url}: {e}")))?;
+    Ok(a.proof)
+}

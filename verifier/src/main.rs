@@ -27,6 +27,16 @@ enum Command {
         #[arg(long)]
         vkey: String,
     },
+    /// Prove that NEW extends OLD (two signed checkpoints you kept), with a
+    /// consistency proof from the node; print a proof of misbehaviour if not.
+    Consistency {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long)]
+        log: String,
+        #[arg(long)]
+        vkey: String,
+    },
     /// Replay a whole log from a node over HTTP and check it against its signed checkpoint.
     Audit {
         #[arg(long)]
@@ -54,6 +64,22 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 cp.checkpoint().origin().as_str(),
                 cp.size()
             ))
+        }
+        Command::Consistency {
+            old,
+            new,
+            log,
+            vkey: k,
+        } => {
+            let k = vkey(&k)?;
+            let read = |p: &PathBuf| {
+                std::fs::read(p)
+                    .map_err(|e| Failure::CouldNotCheck(format!("{}: {e}", p.display())))
+            };
+            let (o, n) = (read(&old)?, read(&new)?);
+            lvyue_verifier::check_consistency(&o, &n, &k, |a, b| {
+                lvyue_verifier::fetch_consistency_proof(&log, a, b)
+            })
         }
         Command::Audit {
             log,

@@ -61,27 +61,41 @@ fn origin_of(vkey: &VerifierKey) -> Result<Origin, Failure> {
 pub fn verify_receipt(json: &str, vkey: &VerifierKey) -> Result<VerifiedCheckpoint, Failure> {
     let r: ReceiptFile =
         serde_json::from_str(json).map_err(|e| Failure::CouldNotCheck(format!("receipt: {e}")))?;
-    let proof = TlogProof::parse(&r.proof)
-        .map_err(|e| Failure::CouldNotCheck(format!("tlog-proof: {e}")))?;
-    if proof.index() != r.index {
+    let (cp, index) = verify_tlog_proof(&r.proof, &r.entry, vkey)?;
+    if index != r.index {
         return Err(Failure::Violation(format!(
-            "receipt says index {}, its proof says {}",
-            r.index,
+            "receipt says index {}, its proof says {index}",
+            r.index
+        )));
+    }
+    Ok(cp)
+}
+
+/// Verifies a `c2sp.org/tlog-proof@v1` text for canonical `entry` bytes
+/// offline: the entry decodes strictly and names the proof's index, and
+/// the inclusion proof holds under the checkpoint signed by `vkey`.
+/// Returns the verified checkpoint and the index.
+pub fn verify_tlog_proof(
+    proof_text: &str,
+    entry: &[u8],
+    vkey: &VerifierKey,
+) -> Result<(VerifiedCheckpoint, u64), Failure> {
+    let proof = TlogProof::parse(proof_text)
+        .map_err(|e| Failure::CouldNotCheck(format!("tlog-proof: {e}")))?;
+    let decoded = lvyue_ledger::record::Entry::decode(entry)
+        .map_err(|e| Failure::Violation(format!("entry: {e}")))?;
+    if decoded.index != proof.index() {
+        return Err(Failure::Violation(format!(
+            "entry says index {}, its proof says {}",
+            decoded.index,
             proof.index()
         )));
     }
-    let entry = lvyue_ledger::record::Entry::decode(&r.entry)
-        .map_err(|e| Failure::Violation(format!("entry: {e}")))?;
-    if entry.index != r.index {
-        return Err(Failure::Violation(format!(
-            "entry says index {}, receipt says {}",
-            entry.index, r.index
-        )));
-    }
     let origin = origin_of(vkey)?;
-    proof
-        .verify(&r.entry, &origin, vkey)
-        .map_err(|e| Failure::Violation(e.to_string()))
+    let cp = proof
+        .verify(entry, &origin, vkey)
+        .map_err(|e| Failure::Violation(e.to_string()))?;
+    Ok((cp, proof.index()))
 }
 
 /// Fetches `url` as bytes.

@@ -22,10 +22,20 @@ struct Cli {
 enum Command {
     /// Verify a receipt saved by `lvyue-node submit` offline.
     Receipt {
+        /// A receipt JSON saved by `lvyue-node submit`, or a `.tlog-proof` file with `--entry`.
         file: PathBuf,
+        /// The canonical entry bytes the `.tlog-proof` file proves.
+        #[arg(long)]
+        entry: Option<PathBuf>,
         /// The log's verifier key, `name+hex8+base64`.
         #[arg(long)]
         vkey: String,
+        /// A newer signed checkpoint: also prove the entry is still in the log.
+        #[arg(long, requires = "log")]
+        checkpoint: Option<PathBuf>,
+        /// The node to fetch the consistency proof from (with `--checkpoint`).
+        #[arg(long)]
+        log: Option<String>,
     },
     /// Prove that NEW extends OLD (two signed checkpoints you kept), with a
     /// consistency proof from the node; print a proof of misbehaviour if not.
@@ -54,16 +64,38 @@ fn vkey(s: &str) -> Result<VerifierKey, Failure> {
 
 fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
-        Command::Receipt { file, vkey: k } => {
+        Command::Receipt {
+            file,
+            entry,
+            vkey: k,
+            checkpoint,
+            log,
+        } => {
             let k = vkey(&k)?;
-            let json = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::CouldNotCheck(format!("{}: {e}", file.display())))?;
-            let cp = lvyue_verifier::verify_receipt(&json, &k)?;
-            Ok(format!(
+            let read = |p: &PathBuf| {
+                std::fs::read(p)
+                    .map_err(|e| Failure::CouldNotCheck(format!("{}: {e}", p.display())))
+            };
+            let text = String::from_utf8_lossy(&read(&file)?).into_owned();
+            let cp = match &entry {
+                Some(e) => lvyue_verifier::verify_tlog_proof(&text, &read(e)?, &k)?.0,
+                None => lvyue_verifier::verify_receipt(&text, &k)?,
+            };
+            let mut msg = format!(
                 "verified: entry is in {} at tree size {}",
                 cp.checkpoint().origin().as_str(),
                 cp.size()
-            ))
+            );
+            if let (Some(newer), Some(log)) = (checkpoint, log) {
+                let still = lvyue_verifier::check_consistency(
+                    cp.note_bytes(),
+                    &read(&newer)?,
+                    &k,
+                    |a, b| lvyue_verifier::fetch_consistency_proof(&log, a, b),
+                )?;
+                msg.push_str(&format!("; still in the log: {still}"));
+            }
+            Ok(msg)
         }
         Command::Consistency {
             old,

@@ -240,7 +240,9 @@ impl Auditor {
         }
         crate::admission::check_no_id_numbers(&signed.payload.event)
             .map_err(|e| bad(e.to_string()))?;
-        let id = signed.submission_id().map_err(|e| bad(e.to_string()))?;
+        // The payload is encoded once, for both its replay id and its signed message.
+        let payload = crate::codec::encode(&signed.payload).map_err(|e| bad(e.to_string()))?;
+        let id = crate::record::submission_id(&payload);
         if let Some(&first) = self.seen.get(&id) {
             return Err(Violation::Replay { index, first });
         }
@@ -251,10 +253,7 @@ impl Auditor {
         self.registry
             .apply(index, &signed.payload.event)
             .map_err(|e| bad(e.to_string()))?;
-        let msg = signed
-            .payload
-            .signed_message(&self.origin)
-            .map_err(|e| bad(e.to_string()))?;
+        let msg = crate::record::signed_message(&self.origin, &payload);
         self.pending.push(PendingSig {
             index,
             key,

@@ -105,6 +105,7 @@ pub struct Auditor {
     frontier: Vec<(u32, Hash)>,
     seen: HashMap<Hash, u64>,
     pending: Vec<PendingSig>,
+    sigs: SigPool,
     submitted: u64,
     derived: u64,
     /// Hashes completed by the last entry fed: (level, index at level, hash).
@@ -116,6 +117,75 @@ pub struct Auditor {
 
 fn show(d: &Derived) -> String {
     serde_json::to_string(d).unwrap_or_else(|_| format!("{d:?}"))
+}
+
+/// Verifier threads: batches of signatures go in; each thread remembers the
+/// lowest index whose signature fails. The replay never waits for them
+/// except when the bounded queue is full, so decoding, admission and the
+/// rules overlap with signature checking on the other core.
+struct SigPool {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<PendingSig>>>,
+    workers: Vec<std::thread::JoinHandle<Option<(u64, String)>>>,
+}
+
+impl SigPool {
+    fn start(threads: usize) -> SigPool {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PendingSig>>(2 * threads);
+        // One receiver shared by the workers; the lock is held only to take a batch.
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let workers = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                std::thread::spawn(move || {
+                    let mut first_bad: Option<(u64, String)> = None;
+                    loop {
+                        let batch = match rx.lock().map(|r| r.recv()) {
+                            Ok(Ok(b)) => b,
+                            _ => return first_bad,
+                        };
+                        let items: Vec<_> = batch
+                            .iter()
+                            .map(|p| (&p.key, p.msg.as_slice(), &p.sig))
+                            .collect();
+                        for (p, r) in batch.iter().zip(verify_batch_strict(&items)) {
+                            if r.is_err() && first_bad.as_ref().is_none_or(|(i, _)| p.index < *i) {
+                                first_bad =
+                                    Some((p.index, format!("{}+{:08x}", p.key.name(), p.key.id())));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        SigPool {
+            tx: Some(tx),
+            workers,
+        }
+    }
+
+    fn send(&mut self, batch: Vec<PendingSig>) {
+        if let Some(tx) = &self.tx {
+            // A send fails only if every worker died; finish() then reports nothing verified.
+            let _ = tx.send(batch);
+        }
+    }
+
+    /// Waits for every batch; the lowest failing index, if any.
+    fn finish(&mut self) -> Option<(u64, String)> {
+        self.tx = None;
+        let mut first: Option<(u64, String)> = None;
+        for w in self.workers.drain(..) {
+            let bad = w
+                .join()
+                .unwrap_or_else(|_| Some((0, "verifier thread panicked".into())));
+            if let Some(b) = bad {
+                if first.as_ref().is_none_or(|f| b.0 < f.0) {
+                    first = Some(b);
+                }
+            }
+        }
+        first
+    }
 }
 
 /// Signatures checked per batch.
@@ -134,6 +204,7 @@ impl Auditor {
             frontier: Vec::new(),
             seen: HashMap::new(),
             pending: Vec::new(),
+            sigs: SigPool::start(2),
             submitted: 0,
             derived: 0,
             completed: Vec::new(),
@@ -263,7 +334,7 @@ impl Auditor {
         self.seen.insert(id, index);
         self.submitted += 1;
         if self.pending.len() >= SIG_BATCH {
-            self.flush_signatures()?;
+            self.flush_signatures();
         }
         Ok(())
     }
@@ -296,29 +367,12 @@ impl Auditor {
         Ok(())
     }
 
-    /// Step 4 for the buffered signatures, on two threads.
-    fn flush_signatures(&mut self) -> Result<(), Violation> {
-        let pending = std::mem::take(&mut self.pending);
-        let items: Vec<_> = pending
-            .iter()
-            .map(|p| (&p.key, p.msg.as_slice(), &p.sig))
-            .collect();
-        let (a, b) = items.split_at(items.len() / 2);
-        let results = std::thread::scope(|s| {
-            let h = s.spawn(|| verify_batch_strict(b));
-            let mut r = verify_batch_strict(a);
-            r.extend(
-                h.join()
-                    .unwrap_or_else(|_| b.iter().map(|(k, m, s)| k.verify_strict(m, s)).collect()),
-            );
-            r
-        });
-        match results.iter().position(Result::is_err) {
-            Some(i) => Err(Violation::BadSignature {
-                index: pending[i].index,
-                key: format!("{}+{:08x}", pending[i].key.name(), pending[i].key.id()),
-            }),
-            None => Ok(()),
+    /// Step 4: hands the buffered signatures to the verifier threads, which
+    /// check them while the replay goes on.
+    fn flush_signatures(&mut self) {
+        let batch = std::mem::take(&mut self.pending);
+        if !batch.is_empty() {
+            self.sigs.send(batch);
         }
     }
 
@@ -362,7 +416,10 @@ impl Auditor {
     /// Step 6: the remaining signatures, then the root against `checkpoint`
     /// (which must be for exactly the entries fed).
     pub fn finish(&mut self, checkpoint: &VerifiedCheckpoint) -> Result<Summary, Violation> {
-        self.flush_signatures()?;
+        self.flush_signatures();
+        if let Some((index, key)) = self.sigs.finish() {
+            return Err(Violation::BadSignature { index, key });
+        }
         if let Some(d) = self.expected.front() {
             return Err(Violation::MissingDerived {
                 index: self.size,

@@ -278,3 +278,25 @@ fn record_signed_by_a_revoked_key_is_named() {
     );
     assert_eq!(index_of(&v), entries.len() as u64 - 1, "{v}");
 }
+
+#[test]
+fn altered_signature_is_named_even_when_rechained_and_resigned() {
+    let log = clean_log();
+    let mut entries = log.entries.clone();
+    let i = entries
+        .iter()
+        .rposition(|e| matches!(e.body, Body::Submitted(_)))
+        .unwrap()
+        - 1;
+    let i = (1..=i)
+        .rev()
+        .find(|&k| matches!(entries[k].body, Body::Submitted(_)))
+        .unwrap();
+    let Body::Submitted(s) = &mut entries[i].body else {
+        unreachable!()
+    };
+    s.signature[10] ^= 1;
+    let v = forge_and_audit(&log, entries).unwrap_err();
+    assert!(matches!(v, Violation::BadSignature { .. }), "{v}");
+    assert_eq!(index_of(&v), i as u64, "{v}");
+}

@@ -698,32 +698,52 @@ impl Engine {
         self.arm(id, number, at);
     }
 
-    fn fire_overdue(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
-        let Some(c) = self.contracts.get(id) else {
-            return;
-        };
-        let cause = c.filed_at;
-        let Some(m) = c.milestones.get(&number) else {
-            return;
-        };
-        if m.overdue || !matches!(m.status, Status::Pending) {
-            return; // closed, already warned, or paused (re-armed when the pause ends)
+    /// Whether a milestone's overdue warning (`overdue`) or default is due at
+    /// `at`: the milestone is pending (closed or paused milestones are
+    /// re-armed when the pause ends), the warning was not issued yet, and
+    /// `at` has reached its target time. A deadline that fires before its
+    /// target (the clock was extended) re-schedules itself at the target.
+    /// Returns the filing index, the cause of the record to derive.
+    fn stage_due(&mut self, at: i64, id: &ContractId, number: u32, overdue: bool) -> Option<u64> {
+        let c = self.contracts.get(id)?;
+        let m = c.milestones.get(&number)?;
+        if !matches!(m.status, Status::Pending) || (overdue && m.overdue) {
+            return None;
         }
-        let target = self.overdue_at(m);
-        if at < target {
-            self.schedule(
-                target,
+        let (target, deadline) = if overdue {
+            (
+                self.overdue_at(m),
                 Deadline::Overdue {
                     contract: id.clone(),
                     milestone: number,
                 },
-            );
+            )
+        } else {
+            (
+                self.default_at(m),
+                Deadline::Default {
+                    contract: id.clone(),
+                    milestone: number,
+                },
+            )
+        };
+        let cause = c.filed_at;
+        if at < target {
+            self.schedule(target, deadline);
+            return None;
+        }
+        Some(cause)
+    }
+
+    fn fire_overdue(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
+        let Some(cause) = self.stage_due(at, id, number, true) else {
             return;
-        }
+        };
+        let Some(m) = self.milestone_mut(id, number) else {
+            return;
+        };
+        m.overdue = true;
         let due = m.due;
-        if let Some(m) = self.milestone_mut(id, number) {
-            m.overdue = true;
-        }
         self.emit(
             out,
             Derived::OverdueWarning {
@@ -737,28 +757,9 @@ impl Engine {
     }
 
     fn fire_default(&mut self, out: &mut Vec<Derived>, at: i64, id: &ContractId, number: u32) {
-        let Some(c) = self.contracts.get(id) else {
-            return;
-        };
-        let cause = c.filed_at;
-        let Some(m) = c.milestones.get(&number) else {
-            return;
-        };
-        if !matches!(m.status, Status::Pending) {
-            return;
+        if let Some(cause) = self.stage_due(at, id, number, false) {
+            self.determine_default(out, id, number, Extent::Full, cause, at);
         }
-        let target = self.default_at(m);
-        if at < target {
-            self.schedule(
-                target,
-                Deadline::Default {
-                    contract: id.clone(),
-                    milestone: number,
-                },
-            );
-            return;
-        }
-        self.determine_default(out, id, number, Extent::Full, cause, at);
     }
 
     fn fire_deemed(

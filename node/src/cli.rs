@@ -112,7 +112,16 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 snapshot_every: snapshot_every.max(1),
                 ..SequencerConfig::default()
             };
-            serve(data, listen, opts, config, ServerConfig { body_limit })
+            serve(
+                data,
+                listen,
+                opts,
+                config,
+                ServerConfig {
+                    body_limit,
+                    ..ServerConfig::default()
+                },
+            )
         }
         Command::Keygen { out, name } => {
             let signer = Signer::generate(KeyName::new(&name).map_err(|e| e.to_string())?)

@@ -20,14 +20,25 @@ use serde::{Deserialize, Serialize};
 /// Server settings.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Largest accepted request body, bytes.
+    /// Largest accepted request body, bytes (batch and import bodies may
+    /// be up to `batch_body_limit`).
     pub body_limit: usize,
+    /// Largest accepted body of `POST /v1/submit/batch` and `/v1/import`, bytes.
+    pub batch_body_limit: usize,
+    /// Sustained submissions per second allowed for one signing key
+    /// (0 = no limit). Beyond it: `429` with `Retry-After`.
+    pub rate_per_key: u32,
+    /// Burst of submissions one key may send above its sustained rate.
+    pub rate_burst: u32,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             body_limit: 256 * 1024,
+            batch_body_limit: 16 * 1024 * 1024,
+            rate_per_key: 200,
+            rate_burst: 1000,
         }
     }
 }

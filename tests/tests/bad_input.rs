@@ -566,6 +566,7 @@ fn entry_over_65535_bytes_is_413() {
     let n = TestNode::start_with(
         ServerConfig {
             body_limit: 1 << 20,
+            ..ServerConfig::default()
         },
         SequencerConfig::default(),
     );
@@ -602,6 +603,7 @@ fn payload_over_65535_bytes_is_413() {
     let n = TestNode::start_with(
         ServerConfig {
             body_limit: 1 << 20,
+            ..ServerConfig::default()
         },
         SequencerConfig::default(),
     );
@@ -628,7 +630,10 @@ fn payload_over_65535_bytes_is_413() {
 #[test]
 fn body_over_limit_is_413() {
     let n = TestNode::start_with(
-        ServerConfig { body_limit: 1024 },
+        ServerConfig {
+            body_limit: 1024,
+            ..ServerConfig::default()
+        },
         SequencerConfig::default(),
     );
     let size = settled(&n, 1);

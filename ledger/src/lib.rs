@@ -7,10 +7,12 @@
 
 pub mod admission;
 pub mod audit;
+pub mod book;
 pub mod checkpoint;
 pub mod codec;
 pub mod engine;
 pub mod event;
+pub mod export;
 pub mod hash;
 pub mod keys;
 pub mod note;

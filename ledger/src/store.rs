@@ -65,6 +65,8 @@ pub struct Head {
 pub struct Batch {
     entries: Vec<(Vec<u8>, Hash)>,
     rows: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Query-index rows (prefixes `b` and `x`): set or removed.
+    index_rows: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     submissions: Vec<(Hash, u64)>,
     time_ms: i64,
 }
@@ -92,6 +94,13 @@ impl Batch {
     /// Sets a metadata value.
     pub fn put_meta(&mut self, name: &str, value: Vec<u8>) {
         self.rows.push((key(b'm', name.as_bytes()), value));
+    }
+    /// Sets (`Some`) or removes (`None`) a query-index row. Index keys
+    /// start with `b` (the public book) or `x` (query indexes) and are
+    /// applied after all other rows of the batch, in order.
+    pub fn put_index_row(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        debug_assert!(matches!(key.first(), Some(b'b' | b'x')), "index key");
+        self.index_rows.push((key, value));
     }
     /// Number of entries.
     #[must_use]
@@ -268,6 +277,49 @@ impl View {
         Ok(out)
     }
 
+    /// A query-index row (keys starting with `b` or `x`). Index rows are
+    /// written with the entries they describe, in the same transaction.
+    pub fn index_row(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.log.get(key)?)
+    }
+
+    /// Query-index rows with keys in `[from, to)`, in key order, at most `limit`.
+    pub fn index_range(
+        &self,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.log.range(from..to).take(limit) {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+
+    /// Query-index rows with keys in `[from, to)`, last first, at most `limit`.
+    pub fn index_range_rev(
+        &self,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.log.range(from..to).rev().take(limit) {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+
+    /// Every query-index row whose key starts with `prefix`.
+    pub fn index_prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.log.scan_prefix(prefix) {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+
     /// A metadata value.
     pub fn meta(&self, name: &str) -> Result<Option<sled::IVec>, StoreError> {
         Ok(self.log.get(key(b'm', name.as_bytes()))?)
@@ -323,6 +375,12 @@ impl Store {
         }
         for (k, v) in &batch.rows {
             writes.insert(k.as_slice(), v.as_slice());
+        }
+        for (k, v) in &batch.index_rows {
+            match v {
+                Some(v) => writes.insert(k.as_slice(), v.as_slice()),
+                None => writes.remove(k.as_slice()),
+            }
         }
         if let Some(&(_, first)) = batch.submissions.first() {
             let mut row = Vec::with_capacity(40 * batch.submissions.len());
@@ -388,6 +446,25 @@ impl Store {
             }
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes (or removes) query-index rows durably, outside any batch: for
+    /// rebuilding indexes from the log. Keys start with `b`, `x` or `m`.
+    pub fn write_index_rows(
+        &self,
+        rows: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), StoreError> {
+        let mut writes = sled::Batch::default();
+        for (k, v) in rows {
+            debug_assert!(matches!(k.first(), Some(b'b' | b'x' | b'm')), "index key");
+            match v {
+                Some(v) => writes.insert(k, v),
+                None => writes.remove(k),
+            }
+        }
+        self.view.log.apply_batch(writes)?;
         self.db.flush()?;
         Ok(())
     }

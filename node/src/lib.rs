@@ -8,6 +8,9 @@
 
 pub mod cli;
 pub mod clock;
+pub mod index;
+pub mod metrics;
 pub mod node;
+pub mod query;
 pub mod sequencer;
 pub mod server;

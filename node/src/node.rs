@@ -156,7 +156,7 @@ pub fn init(dir: &Path, opts: &InitOptions, clock: Arc<dyn Clock>) -> Result<(),
         origin,
         clock,
         u64::MAX,
-    );
+    )?;
     let seq = Sequencer::start(writer, SequencerConfig::default());
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -224,6 +224,8 @@ pub fn open(
     }
     let engine = load_engine(&store, &registry).map_err(|e| NodeError::Invalid(dir.into(), e))?;
     registry.set_legacy(engine.rules().legacy_uscc.iter().copied());
+    let mut store = store;
+    crate::index::ensure(&mut store, &registry).map_err(|e| NodeError::Invalid(dir.into(), e))?;
     let every = config.snapshot_every;
     let writer = Writer::new(
         store,
@@ -233,7 +235,7 @@ pub fn open(
         origin.clone(),
         clock,
         every,
-    );
+    )?;
     Ok(Node {
         sequencer: Sequencer::start(writer, config),
         origin,

@@ -19,6 +19,7 @@
 //! such submissions are verified on the sequencer thread.
 
 use crate::clock::Clock;
+use crate::index::{INDEX_META, INDEX_VERSION, Indexer};
 use lvyue_ledger::Hash;
 use lvyue_ledger::admission::{AdmissionError, Registry};
 use lvyue_ledger::checkpoint::{Checkpoint, Origin, sign_checkpoint};
@@ -87,6 +88,12 @@ pub enum SubmitError {
     TooLarge { size: usize },
     #[error("encoding: {0}")]
     Codec(CodecError),
+    #[error("feed {feed} already imported external reference {external_ref:?} at index {index}")]
+    AlreadyImported {
+        feed: String,
+        external_ref: String,
+        index: u64,
+    },
     #[error("the sequencer queue is full; retry later")]
     Busy,
     #[error("the node is shutting down")]
@@ -128,8 +135,13 @@ struct Job {
     reply: Reply,
 }
 
+/// A read run on the sequencer thread between batches.
+type ReadFn = Box<dyn FnOnce(&Writer) + Send>;
+
 enum Msg {
     Submit(Box<Job>),
+    /// Runs between batches: sees the store, engine and index at one head.
+    Read(ReadFn),
     /// Finish the current batch, close the store, then answer.
     Stop(std::sync::mpsc::Sender<()>),
 }
@@ -164,6 +176,8 @@ pub struct Writer {
     pub entries_since_snapshot: u64,
     /// Set when a durable append failed: in-memory state is ahead of the store.
     pub failed: Option<String>,
+    /// Query indexes written with each batch.
+    pub indexer: Indexer,
 }
 
 /// Reads through a lock that a panicking holder may have poisoned: the
@@ -219,7 +233,9 @@ impl Sequencer {
             reply,
         };
         match self.tx.try_send(Msg::Submit(Box::new(job))) {
-            Ok(()) => {}
+            Ok(()) => {
+                crate::metrics::global().queue_depth.inc();
+            }
             Err(TrySendError::Full(_)) => return Err(SubmitError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Closed),
         }
@@ -237,6 +253,25 @@ impl Sequencer {
             Ok(()) => SigCheck::Valid,
             Err(_) => SigCheck::Invalid,
         }
+    }
+
+    /// Runs `f` on the sequencer thread between two batches, so that it
+    /// sees the store, its indexes and the rules engine at one durable head
+    /// (used for signed exports, which must match their checkpoint exactly).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Writer) -> T + Send + 'static,
+    ) -> Result<T, SubmitError> {
+        let (reply, rx) = oneshot::channel();
+        let msg = Msg::Read(Box::new(move |w: &Writer| {
+            let _ = reply.send(f(w));
+        }));
+        match self.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(SubmitError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Closed),
+        }
+        rx.await.map_err(|_| SubmitError::Closed)
     }
 
     /// Stops the sequencer after the batch in progress, closing the store.
@@ -268,7 +303,11 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
     loop {
         let mut jobs = Vec::new();
         match rx.recv_timeout(config.tick_interval) {
-            Ok(Msg::Submit(j)) => jobs.push(*j),
+            Ok(Msg::Submit(j)) => {
+                crate::metrics::global().queue_depth.dec();
+                jobs.push(*j);
+            }
+            Ok(Msg::Read(f)) => run_read(w.as_ref(), f),
             Ok(Msg::Stop(done)) => stop = Some(done),
             Err(RecvTimeoutError::Timeout) => {
                 if let Some(tick) = w.as_ref().and_then(Writer::tick_if_due) {
@@ -281,7 +320,12 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
         while stop.is_none() && !jobs.is_empty() && jobs.len() < config.max_batch {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(Msg::Submit(j)) => jobs.push(*j),
+                Ok(Msg::Submit(j)) => {
+                    crate::metrics::global().queue_depth.dec();
+                    jobs.push(*j);
+                }
+                // Nothing of the batch being collected is applied yet.
+                Ok(Msg::Read(f)) => run_read(w.as_ref(), f),
                 Ok(Msg::Stop(done)) => stop = Some(done),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
@@ -316,6 +360,13 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
     }
 }
 
+/// Runs a read; dropped (the reader sees `Closed`) once the writer is gone.
+fn run_read(w: Option<&Writer>, f: ReadFn) {
+    if let Some(w) = w.filter(|w| w.failed.is_none()) {
+        f(w);
+    }
+}
+
 /// Batch state threaded through admission.
 struct Pending {
     batch: Batch,
@@ -329,29 +380,34 @@ struct Pending {
     time_ms: i64,
 }
 
-impl Pending {
-    /// Appends derived records as the next entries.
-    fn push_derived(&mut self, records: Vec<Derived>) -> Result<(), SubmitError> {
+impl Writer {
+    /// Appends derived records as the next entries, and indexes them.
+    fn push_derived(&mut self, p: &mut Pending, records: Vec<Derived>) -> Result<(), SubmitError> {
         for d in records {
+            let index = p.next;
             let entry = Entry {
-                index: self.next,
-                time_ms: self.time_ms,
-                prev: self.prev,
+                index,
+                time_ms: p.time_ms,
+                prev: p.prev,
                 body: Body::Derived(d),
             };
             let bytes = entry.encode()?;
             let leaf = leaf_hash(&bytes);
-            self.batch.push_entry(bytes, leaf, self.time_ms);
-            self.prev = leaf;
-            self.next += 1;
+            p.batch.push_entry(bytes, leaf, p.time_ms);
+            p.prev = leaf;
+            p.next += 1;
+            if let Body::Derived(d) = &entry.body {
+                self.indexer
+                    .derived(self.store.view(), &self.engine, index, p.time_ms, d);
+            }
         }
         Ok(())
     }
 }
 
 impl Writer {
-    /// A writer over an opened store, registry and engine at the same head.
-    #[must_use]
+    /// A writer over an opened store, registry and engine at the same head
+    /// (and an index at that head: see [`crate::index::ensure`]).
     pub fn new(
         store: Store,
         registry: Registry,
@@ -360,8 +416,10 @@ impl Writer {
         origin: Origin,
         clock: Arc<dyn Clock>,
         snapshot_every: u64,
-    ) -> Writer {
-        Writer {
+    ) -> Result<Writer, lvyue_ledger::store::StoreError> {
+        let indexer = Indexer::load(store.view())?;
+        Ok(Writer {
+            indexer,
             store,
             registry,
             engine,
@@ -371,7 +429,7 @@ impl Writer {
             snapshot_every,
             entries_since_snapshot: 0,
             failed: None,
-        }
+        })
     }
 
     /// A `Tick` signed by the node key, if a rule deadline has passed.
@@ -452,15 +510,33 @@ impl Writer {
         for job in jobs {
             // Time-driven consequences come first, whether or not the submission is admitted.
             let due = self.engine.advance(p.time_ms);
-            let result = p.push_derived(due).and_then(|()| self.admit(&job, &mut p));
+            let result = self
+                .push_derived(&mut p, due)
+                .and_then(|()| self.admit(&job, &mut p));
             match result {
                 Ok((bytes, leaf, index)) => p.accepted.push((job.reply, bytes, leaf, index)),
                 Err(e) => answers.push((job.reply, Err(e))),
             }
         }
         if p.batch.is_empty() {
+            self.indexer.abandon();
             return (answers, Vec::new());
         }
+        if let Err(e) = self
+            .indexer
+            .finish(self.store.view(), &self.engine, &mut p.batch)
+        {
+            tracing::error!(error = %e, "indexing failed");
+            self.failed = Some("indexing failed; restart the node".into());
+            answers.extend(
+                p.accepted
+                    .into_iter()
+                    .map(|(r, ..)| (r, Err(SubmitError::Storage(e.clone())))),
+            );
+            return (answers, Vec::new());
+        }
+        p.batch
+            .put_meta(INDEX_META, INDEX_VERSION.as_bytes().to_vec());
         self.entries_since_snapshot += p.batch.len() as u64;
         match self.commit(p.batch, p.accepted) {
             Ok(replies) => {
@@ -511,6 +587,18 @@ impl Writer {
             .cloned()
             .ok_or_else(|| AdmissionError::UnknownKey(signed.payload.signer.to_string()))?;
         let event = &signed.payload.event;
+        if let Event::ContractFiled { contract } = event
+            && let lvyue_ledger::event::Source::Import { external_ref } = &contract.source
+            && let Some(at) =
+                self.indexer
+                    .imported(self.store.view(), &signer.holder, external_ref.as_str())
+        {
+            return Err(SubmitError::AlreadyImported {
+                feed: signer.holder.to_string(),
+                external_ref: external_ref.as_str().to_string(),
+                index: at,
+            });
+        }
         self.engine.check(event, &signer, p.time_ms)?;
         let bytes =
             Entry::submitted_bytes(index, p.time_ms, &p.prev, &job.payload, &signed.signature)?;
@@ -537,7 +625,15 @@ impl Writer {
         p.prev = leaf;
         p.next += 1;
         let consequences = self.engine.apply(event, &signer, p.time_ms);
-        p.push_derived(consequences)?;
+        self.indexer.submitted(
+            self.store.view(),
+            &self.engine,
+            index,
+            p.time_ms,
+            event,
+            &signer,
+        );
+        self.push_derived(p, consequences)?;
         Ok((bytes, leaf, index))
     }
 
@@ -548,6 +644,9 @@ impl Writer {
         accepted: Vec<(Reply, Vec<u8>, Hash, u64)>,
     ) -> Result<Vec<Answer>, Vec<Answer>> {
         let (signer, origin) = (&self.signer, &self.origin);
+        let m = crate::metrics::global();
+        let entries = batch.len() as u64;
+        let started = Instant::now();
         let result = self.store.append(batch, |size, root| {
             Ok(sign_checkpoint(&Checkpoint::new(origin.clone(), size, *root), signer).into_bytes())
         });
@@ -561,6 +660,11 @@ impl Writer {
                     .collect());
             }
         };
+        m.commit_latency.observe(started.elapsed().as_secs_f64());
+        m.batches.inc();
+        m.entries_appended.inc_by(entries);
+        m.batch_size.observe(entries as f64);
+        m.tree_size.set(self.store.head().size);
         let checkpoint = &self.store.head().checkpoint;
         let replies = accepted
             .into_iter()

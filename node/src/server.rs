@@ -3,6 +3,7 @@
 //! `{error, detail}`; 5xx answers are generic and the detail goes to the log.
 
 use crate::node::Node;
+use crate::query;
 use crate::sequencer::{Receipt, SubmitError};
 use axum::Router;
 use axum::body::Bytes;
@@ -12,10 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use lvyue_ledger::admission::AdmissionError;
 use lvyue_ledger::engine::RuleError;
+use lvyue_ledger::event::{Event, Source};
 use lvyue_ledger::record::{Entry, Signed};
 use lvyue_ledger::store::View;
 use lvyue_ledger::tlog::{self, HashReader, Tile};
 use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 /// Server settings.
 #[derive(Clone, Debug)]
@@ -43,9 +47,13 @@ impl Default for ServerConfig {
     }
 }
 
+type KeyedLimiter = governor::DefaultKeyedRateLimiter<String>;
+
 #[derive(Clone)]
-struct AppState {
-    node: Node,
+pub(crate) struct AppState {
+    pub(crate) node: Node,
+    /// Per-signing-key submission rate limit; `None` when off.
+    limiter: Option<Arc<KeyedLimiter>>,
 }
 
 /// A JSON error answer.
@@ -54,17 +62,32 @@ pub struct ApiError {
     status: StatusCode,
     error: &'static str,
     detail: String,
+    /// `Retry-After` seconds (429, 503).
+    retry_after: Option<u64>,
+    /// For an import row already imported: the index of its filing.
+    existing: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        detail: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             error,
             detail: detail.into(),
+            retry_after: None,
+            existing: None,
         }
     }
-    fn internal(e: impl std::fmt::Display) -> ApiError {
+
+    fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
+    }
+    pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,7 +109,13 @@ impl IntoResponse for ApiError {
             error: self.error,
             detail: &self.detail,
         });
-        (self.status, body).into_response()
+        let mut r = (self.status, body).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
     }
 }
 
@@ -116,17 +145,41 @@ impl From<SubmitError> for ApiError {
             }
             SubmitError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "entry_too_large"),
             SubmitError::Codec(_) => (StatusCode::BAD_REQUEST, "malformed"),
+            SubmitError::AlreadyImported { .. } => (StatusCode::CONFLICT, "already_imported"),
             SubmitError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             SubmitError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             SubmitError::Storage(_) => return ApiError::internal(e),
         };
-        ApiError::new(status, code, e.to_string())
+        let existing = match &e {
+            SubmitError::AlreadyImported { index, .. } => Some(*index),
+            _ => None,
+        };
+        let retry = matches!(e, SubmitError::Busy).then_some(1);
+        let mut err = ApiError::new(status, code, e.to_string());
+        err.existing = existing;
+        err.retry_after = retry;
+        err
     }
 }
 
 /// The router over a running node.
 pub fn app(node: Node, config: &ServerConfig) -> Router {
+    let limiter = match (
+        NonZeroU32::new(config.rate_per_key),
+        NonZeroU32::new(config.rate_burst.max(config.rate_per_key)),
+    ) {
+        (Some(rate), Some(burst)) => Some(Arc::new(governor::RateLimiter::keyed(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ))),
+        _ => None,
+    };
+    let big = DefaultBodyLimit::max(config.batch_body_limit);
     Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/submit/batch", post(submit_batch).layer(big))
+        .route("/v1/import", post(import).layer(big))
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
         .route("/v1/log", get(log_info))
@@ -134,8 +187,18 @@ pub fn app(node: Node, config: &ServerConfig) -> Router {
         .route("/v1/proof/inclusion", get(inclusion))
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/submit", post(submit))
+        .route("/v1/contracts/{id}", get(query::contract))
+        .route("/v1/entities/{subject}", get(query::entity))
+        .route("/v1/entities/{subject}/report", get(query::report))
+        .route("/v1/lists/{which}", get(query::list))
+        .route("/v1/notices", get(query::notices))
+        .route("/v1/warnings", get(query::warnings))
+        .route("/v1/feed/{subject}", get(query::feed))
+        .route("/v1/reports/supervision", get(query::supervision))
+        .route("/v1/stats", get(query::stats))
+        .route("/v1/disclosure", get(query::disclosure))
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .with_state(AppState { node })
+        .with_state(AppState { node, limiter })
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops the
@@ -163,7 +226,7 @@ fn text(body: Vec<u8>, content_type: &'static str) -> Response {
     r
 }
 
-fn view(s: &AppState) -> Result<View, ApiError> {
+pub(crate) fn view(s: &AppState) -> Result<View, ApiError> {
     s.node.sequencer.view().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -184,7 +247,7 @@ async fn checkpoint(State(s): State<AppState>) -> Result<Response, ApiError> {
 }
 
 /// Reads on the blocking pool: sled calls may touch disk.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -398,8 +461,283 @@ async fn consistency(
     .await
 }
 
+/// The code of a refusal, as a metrics label.
+fn outcome_label(r: &Result<Receipt, ApiError>) -> &'static str {
+    match r {
+        Ok(_) => "accepted",
+        Err(e) => e.error,
+    }
+}
+
+impl AppState {
+    /// Applies the per-key rate limit to one submission.
+    fn check_rate(&self, signed: &Signed) -> Result<(), ApiError> {
+        let Some(l) = &self.limiter else {
+            return Ok(());
+        };
+        match l.check_key(&signed.payload.signer.to_string()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                use governor::clock::Clock as _;
+                let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+                crate::metrics::global().rate_limited.inc();
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "key {} is over its limit of submissions per second; retry in {secs} s",
+                        signed.payload.signer
+                    ),
+                )
+                .retry_after(secs.max(1)))
+            }
+        }
+    }
+
+    /// Rate limit, then the sequencer; records the outcome and latency.
+    async fn submit_one(&self, signed: Signed) -> Result<Receipt, ApiError> {
+        let started = std::time::Instant::now();
+        let r = match self.check_rate(&signed) {
+            Ok(()) => self
+                .node
+                .sequencer
+                .submit(signed)
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        let m = crate::metrics::global();
+        m.submissions
+            .get_or_create(&crate::metrics::Outcome {
+                result: outcome_label(&r),
+            })
+            .inc();
+        if r.is_ok() {
+            m.submit_latency.observe(started.elapsed().as_secs_f64());
+        }
+        r
+    }
+}
+
 async fn submit(State(s): State<AppState>, body: Bytes) -> Result<axum::Json<Receipt>, ApiError> {
     let signed: Signed = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
-    Ok(axum::Json(s.node.sequencer.submit(signed).await?))
+    Ok(axum::Json(s.submit_one(signed).await?))
+}
+
+/// Most submissions in one batch request.
+pub const MAX_BATCH_ITEMS: usize = 1000;
+
+/// One item's outcome in a batch or import answer.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ItemResult {
+    /// 1-based position in the request (the row of an import).
+    pub row: usize,
+    /// HTTP status the item would have had alone.
+    pub status: u16,
+    /// accepted | exists (import, already imported) | rejected
+    pub outcome: String,
+    pub index: Option<u64>,
+    pub receipt: Option<Receipt>,
+    pub error: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// `POST /v1/submit/batch` and `POST /v1/import` answers.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct BatchAnswer {
+    pub accepted: usize,
+    pub exists: usize,
+    pub rejected: usize,
+    pub results: Vec<ItemResult>,
+}
+
+fn item(row: usize, r: Result<Receipt, ApiError>, keep_receipt: bool) -> ItemResult {
+    match r {
+        Ok(receipt) => ItemResult {
+            row,
+            status: 200,
+            outcome: "accepted".into(),
+            index: Some(receipt.index),
+            receipt: keep_receipt.then_some(receipt),
+            error: None,
+            detail: None,
+        },
+        Err(e) => ItemResult {
+            row,
+            status: e.status.as_u16(),
+            outcome: if e.existing.is_some() {
+                "exists"
+            } else {
+                "rejected"
+            }
+            .into(),
+            index: e.existing,
+            receipt: None,
+            error: Some(e.error.to_string()),
+            detail: Some(e.detail),
+        },
+    }
+}
+
+fn tally(results: Vec<ItemResult>) -> BatchAnswer {
+    let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
+    BatchAnswer {
+        accepted: count("accepted"),
+        exists: count("exists"),
+        rejected: count("rejected"),
+        results,
+    }
+}
+
+/// `POST /v1/submit/batch`: a JSON array of signed submissions, each
+/// admitted or refused on its own (as if posted alone), answered in order.
+async fn submit_batch(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<axum::Json<BatchAnswer>, ApiError> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("want a JSON array of signed submissions: {e}"),
+        )
+    })?;
+    if items.len() > MAX_BATCH_ITEMS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_items",
+            format!(
+                "{} submissions; at most {MAX_BATCH_ITEMS} per batch",
+                items.len()
+            ),
+        ));
+    }
+    let futures = items.into_iter().map(|v| {
+        let s = s.clone();
+        async move {
+            match serde_json::from_value::<Signed>(v) {
+                Ok(signed) => s.submit_one(signed).await,
+                Err(e) => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    e.to_string(),
+                )),
+            }
+        }
+    });
+    let results = futures_util::future::join_all(futures).await;
+    Ok(axum::Json(tally(
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| item(i + 1, r, true))
+            .collect(),
+    )))
+}
+
+/// `POST /v1/import`: NDJSON, one signed `contract_filed` per line with
+/// source `import` (a data feed's filing). Idempotent on (feed, external
+/// reference): a row already imported answers `exists` with its index.
+/// Each row is one entry: it is applied whole or not at all.
+async fn import(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<axum::Json<BatchAnswer>, ApiError> {
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("body is not UTF-8: {e}"),
+        )
+    })?;
+    let rows: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    if rows.len() > MAX_BATCH_ITEMS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_items",
+            format!("{} rows; at most {MAX_BATCH_ITEMS} per request", rows.len()),
+        ));
+    }
+    let futures = rows.into_iter().map(|(row, line)| {
+        let s = s.clone();
+        let parsed = serde_json::from_str::<Signed>(line);
+        async move {
+            let r = match parsed {
+                Err(e) => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    e.to_string(),
+                )),
+                Ok(signed) => match &signed.payload.event {
+                    Event::ContractFiled { contract }
+                        if matches!(contract.source, Source::Import { .. }) =>
+                    {
+                        s.submit_one(signed).await
+                    }
+                    other => Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_an_import",
+                        format!(
+                            "an import row is a contract_filed with source import, not {}",
+                            other.kind()
+                        ),
+                    )),
+                },
+            };
+            (row, r)
+        }
+    });
+    let results = futures_util::future::join_all(futures).await;
+    Ok(axum::Json(tally(
+        results
+            .into_iter()
+            .map(|(row, r)| item(row, r, false))
+            .collect(),
+    )))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Health {
+    status: &'static str,
+    origin: String,
+    size: u64,
+    time_ms: i64,
+}
+
+/// `GET /healthz`: 200 while the sequencer runs, 503 once it stopped.
+async fn healthz(State(s): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
+    let v = view(&s)?;
+    Ok(axum::Json(Health {
+        status: "ok",
+        origin: s.node.origin.as_str().to_string(),
+        size: v.head().size,
+        time_ms: v.head().time_ms,
+    }))
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let m = crate::metrics::global();
+    if let Some(v) = s.node.sequencer.view() {
+        m.tree_size.set(v.head().size);
+    }
+    let mut r = m.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    text(OPENAPI.as_bytes().to_vec(), "application/json")
 }

@@ -187,6 +187,42 @@ impl Engine {
         self.contracts.get(id)
     }
 
+    /// The determined default at log index `index`.
+    #[must_use]
+    pub fn default_record(&self, index: u64) -> Option<&DefaultRec> {
+        self.defaults.get(&index)
+    }
+
+    /// The exemption claim at log index `index`.
+    #[must_use]
+    pub fn claim_record(&self, index: u64) -> Option<&ClaimRec> {
+        self.claims.get(&index)
+    }
+
+    /// The objection at log index `index`.
+    #[must_use]
+    pub fn objection_record(&self, index: u64) -> Option<&ObjectionRec> {
+        self.objections.get(&index)
+    }
+
+    /// The demand notice at log index `index`.
+    #[must_use]
+    pub fn notice_record(&self, index: u64) -> Option<&NoticeRec> {
+        self.notices.get(&index)
+    }
+
+    /// The repair application at log index `index`.
+    #[must_use]
+    pub fn repair_record(&self, index: u64) -> Option<&RepairRec> {
+        self.repairs.get(&index)
+    }
+
+    /// Number of contracts.
+    #[must_use]
+    pub fn contract_count(&self) -> usize {
+        self.contracts.len()
+    }
+
     /// Fires every deadline ≤ `time_ms`, in order. The returned records take
     /// the next log indexes, in order.
     pub fn advance(&mut self, time_ms: i64) -> Vec<Derived> {

@@ -1,0 +1,223 @@
+//! The read API over a real socket: a contract's status and history, an
+//! entity's credit archive, lists and notices, warnings, the notification
+//! feed, the supervision report (JSON and CSV), city statistics, and the
+//! signed disclosure export and credit report — checked against what the
+//! rules engine did, and the log audits clean afterwards.
+
+use lvyue_ledger::book::Disclosure;
+use lvyue_ledger::event::Event;
+use lvyue_ledger::export::{self, CreditReport, SignedExport};
+use lvyue_ledger::types::Role;
+use lvyue_node::sequencer::SequencerConfig;
+use lvyue_node::server::ServerConfig;
+use lvyue_tests::{T0, TestNode, uscc};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const DAY: i64 = 86_400_000;
+
+fn filing(id: &str, obligee: &str, obligor: &str, due: &str) -> Event {
+    serde_json::from_value(json!({
+        "type": "contract_filed",
+        "contract": {
+            "id": id, "category": "government_procurement", "name": "办公设备采购",
+            "parties": [
+                {"subject": {"org": obligee}, "name": "宝鸡市某局", "role": "甲方"},
+                {"subject": {"org": obligor}, "name": "某供应商", "role": "乙方"}
+            ],
+            "summary": "采购", "amount": 500_000, "signed": "2025-12-01",
+            "milestones": [{"number": 1, "obligor": {"org": obligor}, "obligee": {"org": obligee},
+                "due": due, "description": "交付", "amount": 500_000}],
+            "document_sha256": null, "source": "department"
+        }
+    }))
+    .expect("filing json")
+}
+
+fn get_json(n: &TestNode, path: &str) -> Value {
+    let (status, body) = n.get(path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+fn wait_size(n: &TestNode, at_least: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while n.size() < at_least {
+        assert!(std::time::Instant::now() < deadline, "log did not grow");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn each_reader_sees_what_the_rules_did() {
+    let n = TestNode::start_with(
+        ServerConfig::default(),
+        SequencerConfig {
+            tick_interval: Duration::from_millis(20),
+            ..SequencerConfig::default()
+        },
+    );
+    let dept = n.register("dept", Role::SourceUnit, &uscc(1));
+    let firm = uscc(2);
+    // Two contracts that will default (black list) and one performed on time.
+    for (id, due) in [
+        ("BJ-1", "2026-01-10"),
+        ("BJ-2", "2026-01-12"),
+        ("BJ-3", "2026-03-01"),
+    ] {
+        let (s, b) = n.submit(&n.sign(&dept, filing(id, &uscc(1), &firm, due)));
+        assert_eq!(s, 200, "{b}");
+    }
+    // Warnings before anything is due: BJ-1 and BJ-2 due soon for the firm.
+    let w = get_json(&n, &format!("/v1/warnings?org={firm}&days=15"));
+    let soon: Vec<&str> = w["due_soon"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["contract"].as_str().unwrap())
+        .collect();
+    assert_eq!(soon, ["BJ-1", "BJ-2"], "{w}");
+    assert!(w["overdue"].as_array().unwrap().is_empty());
+
+    let confirm: Event = serde_json::from_value(json!({"type": "performance_confirmed",
+        "contract": "BJ-3", "milestone": 1, "performed": "2026-01-01", "evidence": null}))
+    .unwrap();
+    let (s, b) = n.submit(&n.sign(&dept, confirm));
+    assert_eq!(s, 200, "{b}");
+
+    // Past both grace periods: two defaults, a demand notice, the black list.
+    let before = n.size();
+    n.clock.set(T0 + 40 * DAY);
+    wait_size(&n, before + 10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let b = get_json(&n, "/v1/lists/black");
+        if !b["black_list"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no black listing: {b}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let c = get_json(&n, "/v1/contracts/BJ-1");
+    assert_eq!(
+        c["contract"]["milestones"][0]["closure"], "defaulted",
+        "{c}"
+    );
+    let kinds: Vec<&str> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"contract_filed"), "{kinds:?}");
+    assert!(kinds.contains(&"overdue_warning") && kinds.contains(&"default_determined"));
+    let c3 = get_json(&n, "/v1/contracts/BJ-3");
+    assert_eq!(c3["contract"]["milestones"][0]["closure"], "on_time");
+    assert_eq!(c3["contract"]["completed"], true);
+
+    let e = get_json(&n, &format!("/v1/entities/{firm}"));
+    // 1000 +1 on time +5 contract on time −20 −20 −50 demand notice.
+    assert_eq!(e["score"], 916, "{e}");
+    assert_eq!(e["name"], "某供应商");
+    assert!(e["black_list"].is_object());
+    assert!(e["red_list"].is_null());
+    assert_eq!(e["contracts"].as_array().unwrap().len(), 3);
+    let totals: Vec<i64> = e["score_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["total"].as_i64().unwrap())
+        .collect();
+    assert_eq!(totals.first(), Some(&916), "newest first: {totals:?}");
+    assert_eq!(totals.len(), 5, "{totals:?}");
+    let d = get_json(&n, &format!("/v1/entities/{}", uscc(1)));
+    assert_eq!(d["filed"].as_array().unwrap().len(), 3);
+
+    let feed = get_json(&n, &format!("/v1/feed/{firm}"));
+    let fk: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "reminder",
+        "overdue",
+        "default",
+        "demand_notice",
+        "list_changed",
+    ] {
+        assert!(fk.contains(&k), "{k} missing from {fk:?}");
+    }
+
+    let r = get_json(
+        &n,
+        &format!(
+            "/v1/reports/supervision?unit={}&from=2026-01-01&to=2026-12-31",
+            uscc(1)
+        ),
+    );
+    let u = &r["units"][0];
+    assert_eq!(
+        (
+            u["milestones_due"].as_u64(),
+            u["on_time"].as_u64(),
+            u["defaults"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2)),
+        "{r}"
+    );
+    let (status, csv) = n.get(&format!(
+        "/v1/reports/supervision?unit={}&from=2026-01-01&to=2026-12-31&format=csv",
+        uscc(1)
+    ));
+    assert_eq!(status, 200);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .contains(",3,1,0,0,0,2,0,0.3333"),
+        "{csv}"
+    );
+
+    let stats = get_json(&n, "/v1/stats");
+    assert_eq!(stats["contracts"], 3);
+    assert_eq!(stats["defaults"], 2);
+    assert_eq!(stats["black_list"], 1);
+
+    // The public checks the signed disclosure export.
+    let (_, body) = n.get("/v1/disclosure");
+    let signed: SignedExport<Disclosure> = serde_json::from_str(&body).expect("export");
+    let cp = export::open(&signed, &n.node.vkey).expect("signature and checkpoint");
+    assert_eq!(cp.size(), signed.content.size);
+    assert_eq!(signed.content.black_list.len(), 1);
+    assert_eq!(signed.content.demand_notices.len(), 1);
+    assert_eq!(signed.content.black_list[0].score, 916);
+    let mut forged = signed.clone();
+    forged.content.black_list.clear();
+    assert!(export::open(&forged, &n.node.vkey).is_err());
+    let (_, csv) = n.get("/v1/disclosure?format=csv");
+    assert!(csv.contains("black,"), "{csv}");
+
+    // A lender checks the entity's credit report.
+    let (_, body) = n.get(&format!("/v1/entities/{firm}/report"));
+    let report: SignedExport<CreditReport> = serde_json::from_str(&body).expect("report");
+    export::open(&report, &n.node.vkey).expect("report signature");
+    report.content.check().expect("summary recomputes");
+    assert_eq!(report.content.summary.score, 916);
+    assert_eq!(report.content.summary.active_defaults.len(), 2);
+    let mut raised = report.content.clone();
+    raised.summary.score = 1100;
+    assert!(raised.check().is_err());
+
+    // Errors name the problem.
+    assert_eq!(n.get("/v1/contracts/NOPE").0, 404);
+    assert_eq!(n.get("/v1/entities/91610300MA6X0000X0").0, 400);
+    assert_eq!(n.get("/v1/lists/green").0, 404);
+    assert_eq!(n.get("/v1/warnings?limit=100000").0, 400);
+    n.audit();
+}

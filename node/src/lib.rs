@@ -7,7 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod clock;
+pub mod config;
+pub mod import;
 pub mod node;
+pub mod remote;
 pub mod sequencer;
 pub mod server;

@@ -4,6 +4,7 @@
 use clap::Parser;
 use lvyue_node::cli::{Cli, CliError, Prepared};
 use lvyue_node::config::{LogFormat, LogSettings};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Logs go to standard error, filtered by `log.level` (env-filter syntax).
@@ -12,7 +13,8 @@ fn init_tracing(log: &LogSettings) -> Result<(), String> {
         .map_err(|e| format!("log level {:?}: {e}", log.level))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -215,9 +215,14 @@ impl Remote {
                 error,
                 detail: detail.unwrap_or_default(),
             }),
+            _ if a.status == 404 => Err(ClientError::BadAnswer {
+                url: self.url(path),
+                detail: "HTTP 404: this node does not serve that path (is it an older version?)"
+                    .into(),
+            }),
             _ => Err(ClientError::BadAnswer {
                 url: self.url(path),
-                detail: format!("status {} with body {:?}", a.status, truncate(&a.body)),
+                detail: format!("HTTP {} with body {:?}", a.status, truncate(&a.body)),
             }),
         }
     }
@@ -375,6 +380,7 @@ pub fn status(ctx: &Ctx) -> Result<(), ClientError> {
             .to_string(),
         (200, Value::String(s)) if !s.is_empty() => s.clone(),
         (200, _) => "ok".into(),
+        (404, _) => "unknown (the node has no /healthz)".into(),
         (s, _) => format!("not healthy (HTTP {s})"),
     };
     out(&format!(

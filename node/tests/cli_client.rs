@@ -682,3 +682,414 @@ fn serve_settings_come_from_flag_then_env_then_file() {
         r.stderr
     );
 }
+
+/// Every signing command maps its flags to the event it names (checked on
+/// the signed JSON that `--dry-run` prints, with no node involved).
+#[test]
+fn each_command_builds_its_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = path(dir.path(), "k.key");
+    let vkey = run(&["keygen", "--out", &key, "--name", "k"], &[])
+        .ok()
+        .stdout;
+    let (a, b) = (uscc(1), uscc(2));
+    let doc = dir.path().join("doc.txt");
+    std::fs::write(&doc, "承诺书").unwrap();
+    let doc_sha = lvyue_ledger::hash::sha256("承诺书".as_bytes()).to_hex();
+    let h = "cd".repeat(32);
+    let ms = format!("1|{b}>{a}|2026-03-01|5|改期");
+    let cases: Vec<(Vec<&str>, Value)> = vec![
+        (
+            vec!["revoke", "--key-id", vkey.trim(), "--reason", "离职"],
+            json!({"type": "key_revoked", "name": "k", "key_id": u32::from_str_radix(&vkey.trim()[2..10], 16).unwrap(), "reason": "离职"}),
+        ),
+        (
+            vec![
+                "revoke", "--name", "x", "--key-id", "0A0B0C0D", "--reason", "r",
+            ],
+            json!({"type": "key_revoked", "name": "x", "key_id": 0x0a0b_0c0d, "reason": "r"}),
+        ),
+        (
+            vec![
+                "amend",
+                "--contract",
+                "C-1",
+                "--amendment",
+                "1",
+                "--milestone",
+                &ms,
+                "--reason",
+                "协商一致",
+            ],
+            json!({"type": "contract_amended", "contract": "C-1", "amendment": 1, "reason": "协商一致",
+                   "milestones": [{"number": 1, "obligor": {"org": b}, "obligee": {"org": a}, "due": "2026-03-01", "description": "改期", "amount": 5}]}),
+        ),
+        (
+            vec![
+                "claim",
+                "--contract",
+                "C-1",
+                "--milestone",
+                "2",
+                "--performed",
+                "2026-01-03",
+                "--evidence-file",
+                doc.to_str().unwrap(),
+            ],
+            json!({"type": "performance_claimed", "contract": "C-1", "milestone": 2, "performed": "2026-01-03", "evidence": doc_sha}),
+        ),
+        (
+            vec![
+                "dispute",
+                "--contract",
+                "C-1",
+                "--milestone",
+                "2",
+                "--reason",
+                "未交付",
+            ],
+            json!({"type": "claim_disputed", "contract": "C-1", "milestone": 2, "reason": "未交付"}),
+        ),
+        (
+            vec![
+                "report-default",
+                "--contract",
+                "C-1",
+                "--milestone",
+                "1",
+                "--extent",
+                "partial",
+                "--reason",
+                "短缺",
+            ],
+            json!({"type": "non_performance_reported", "contract": "C-1", "milestone": 1, "extent": "partial", "reason": "短缺"}),
+        ),
+        (
+            vec![
+                "claim-exemption",
+                "--contract",
+                "C-1",
+                "--milestone",
+                "1",
+                "--ground",
+                "force_majeure",
+                "--event-date",
+                "2026-01-02",
+                "--statement",
+                "洪水",
+            ],
+            json!({"type": "exemption_claimed", "contract": "C-1", "milestone": 1, "ground": "force_majeure", "event_date": "2026-01-02", "statement": "洪水"}),
+        ),
+        (
+            vec![
+                "decide",
+                "exemption",
+                "--claim-index",
+                "7",
+                "--refuse",
+                "--reason",
+                "不符",
+            ],
+            json!({"type": "exemption_decided", "claim_index": 7, "approved": false, "reason": "不符"}),
+        ),
+        (
+            vec![
+                "decide",
+                "objection",
+                "--objection-index",
+                "8",
+                "--uphold",
+                "--reason",
+                "成立",
+            ],
+            json!({"type": "objection_decided", "objection_index": 8, "upheld": true, "reason": "成立"}),
+        ),
+        (
+            vec![
+                "decide",
+                "repair",
+                "--application-index",
+                "9",
+                "--approve",
+                "--reason",
+                "同意",
+            ],
+            json!({"type": "repair_decided", "application_index": 9, "approved": true, "reason": "同意"}),
+        ),
+        (
+            vec!["object", "--target-index", "12", "--statement", "已履行"],
+            json!({"type": "objection_filed", "target_index": 12, "statement": "已履行"}),
+        ),
+        (
+            vec!["apply-repair", "--entity", &a, "--commitment", &h],
+            json!({"type": "repair_applied", "entity": {"org": a}, "commitment": h}),
+        ),
+        (
+            vec![
+                "delegate",
+                "grant",
+                "--principal",
+                &a,
+                "--agency",
+                &b,
+                "--until",
+                "2026-12-31",
+            ],
+            json!({"type": "delegation_granted", "principal": a, "agency": b, "until": "2026-12-31"}),
+        ),
+        (
+            vec!["delegate", "revoke", "--principal", &a, "--agency", &b],
+            json!({"type": "delegation_revoked", "principal": a, "agency": b}),
+        ),
+        (
+            vec![
+                "mediate",
+                "--contract",
+                "C-1",
+                "--outcome",
+                "failed",
+                "--summary",
+                "未达成",
+            ],
+            json!({"type": "mediation_recorded", "contract": "C-1", "outcome": "failed", "summary": "未达成"}),
+        ),
+        (
+            vec![
+                "mediate",
+                "--contract",
+                "C-1",
+                "--outcome",
+                "settled",
+                "--milestone",
+                &ms,
+                "--summary",
+                "和解",
+            ],
+            json!({"type": "mediation_recorded", "contract": "C-1", "summary": "和解",
+                   "outcome": {"settled": {"milestones": [{"number": 1, "obligor": {"org": b}, "obligee": {"org": a}, "due": "2026-03-01", "description": "改期", "amount": 5}]}}}),
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = args.clone();
+        all.extend([
+            "--key",
+            &key,
+            "--origin",
+            "lvyue.test/log",
+            "--dry-run",
+            "--nonce",
+            "42",
+        ]);
+        let signed: Value = run(&all, &[]).ok().json();
+        assert_eq!(signed["payload"]["event"], want, "{args:?}");
+        assert_eq!(signed["payload"]["nonce"], 42);
+        // What was printed is a valid, correctly signed submission.
+        let s: Signed = serde_json::from_value(signed).unwrap();
+        let msg = s.payload.signed_message("lvyue.test/log").unwrap();
+        VerifierKey::parse(vkey.trim())
+            .unwrap()
+            .verify_strict(&msg, &s.signature)
+            .unwrap();
+    }
+    // A verdict is required, and only one.
+    let r = run(
+        &[
+            "decide",
+            "exemption",
+            "--key",
+            &key,
+            "--claim-index",
+            "1",
+            "--reason",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--approve") && r.stderr.contains("--refuse"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        &[
+            "decide",
+            "repair",
+            "--key",
+            &key,
+            "--application-index",
+            "1",
+            "--approve",
+            "--refuse",
+            "--reason",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+/// Index of the first derived record of `kind` at or after `from`.
+fn find_derived(node: &Node, from: u64, kind: &str) -> u64 {
+    let size = node.run(&["status", "--json"]).ok().json()["log"]["size"]
+        .as_u64()
+        .unwrap();
+    (from..size)
+        .find(|i| {
+            let e: Value = ureq::get(&format!("{}/v1/entries/{i}", node.url))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_json()
+                .unwrap();
+            e["entry"]["body"]["derived"]["type"] == kind
+        })
+        .unwrap_or_else(|| panic!("no {kind} in {from}..{size}"))
+}
+
+#[test]
+fn default_objection_decision_and_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("data"));
+    let office = node.office_key();
+    let (dept_uscc, firm_uscc) = (uscc(1), uscc(2));
+    let (dept_key, firm_key) = (path(dir.path(), "dept.key"), path(dir.path(), "firm.key"));
+    for (key, name, holder, role) in [
+        (&dept_key, "dept", &dept_uscc, "source_unit"),
+        (&firm_key, "firm", &firm_uscc, "market_entity"),
+    ] {
+        run(&["keygen", "--out", key, "--name", name], &[]).ok();
+        node.run(&[
+            "register",
+            "--key",
+            &office,
+            "--holder-uscc",
+            holder,
+            "--holder-name",
+            "单位",
+            "--role",
+            role,
+            "--key-file",
+            key,
+        ])
+        .ok();
+    }
+    // Due yesterday (CST): overdue at once, and within the grace period.
+    let yesterday = (chrono::Utc::now() + chrono::Duration::hours(8) - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut c = contract_json(&dept_uscc, &firm_uscc, 1000);
+    c["milestones"][0]["due"] = json!(yesterday);
+    let contract = dir.path().join("c.json");
+    std::fs::write(&contract, c.to_string()).unwrap();
+    node.run(&[
+        "file",
+        "--key",
+        &dept_key,
+        "--contract",
+        contract.to_str().unwrap(),
+    ])
+    .ok();
+
+    let r = node
+        .run(&[
+            "--json",
+            "report-default",
+            "--key",
+            &dept_key,
+            "--contract",
+            "BJ-CLI-1",
+            "--milestone",
+            "1",
+            "--extent",
+            "full",
+            "--reason",
+            "未交付",
+        ])
+        .ok()
+        .json();
+    let reported = r["index"].as_u64().unwrap();
+    let default = find_derived(&node, reported, "default_determined");
+
+    // The firm objects to the default; the office upholds the objection.
+    let r = node
+        .run(&[
+            "--json",
+            "object",
+            "--key",
+            &firm_key,
+            "--target-index",
+            &default.to_string(),
+            "--statement",
+            "已按约交付",
+        ])
+        .ok()
+        .json();
+    let objection = r["index"].as_u64().unwrap();
+    // Only the entity defaulted against may object.
+    let r = node.run(&[
+        "object",
+        "--key",
+        &dept_key,
+        "--target-index",
+        &default.to_string(),
+        "--statement",
+        "x",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("403 not_allowed") && r.stderr.contains(&firm_uscc),
+        "{}",
+        r.stderr
+    );
+    let r = node
+        .run(&[
+            "--json",
+            "decide",
+            "objection",
+            "--key",
+            &office,
+            "--objection-index",
+            &objection.to_string(),
+            "--uphold",
+            "--reason",
+            "证据充分",
+        ])
+        .ok()
+        .json();
+    let decided = r["index"].as_u64().unwrap();
+    let reversed = find_derived(&node, decided, "default_reversed");
+    assert!(reversed > decided);
+
+    // Revoking the firm's key: its next submission is refused.
+    let firm_vkey = {
+        let s = lvyue_ledger::keys::Signer::read_file(Path::new(&firm_key)).unwrap();
+        s.verifier_key().to_string()
+    };
+    let out = node
+        .run(&[
+            "revoke",
+            "--key",
+            &office,
+            "--key-id",
+            &firm_vkey,
+            "--reason",
+            "密钥泄露",
+        ])
+        .ok()
+        .stdout;
+    assert!(out.starts_with("accepted key_revoked"), "{out}");
+    let r = node.run(&[
+        "claim",
+        "--key",
+        &firm_key,
+        "--contract",
+        "BJ-CLI-1",
+        "--milestone",
+        "1",
+        "--performed",
+        &yesterday,
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("403 revoked_key"), "{}", r.stderr);
+}

@@ -9,10 +9,11 @@
 //! Exit codes: 0 done; 1 refused by the node, or failed; 2 invalid input
 //! caught before anything was sent (as for clap's usage errors).
 
-use crate::client::{self, parse_date, parse_uscc_form};
+use crate::client;
 use crate::clock::SystemClock;
 use crate::config::{self, LogFormat, LogSettings, Settings};
 use crate::import::{self, ImportArgs};
+use crate::input::{parse_date, parse_uscc_form};
 use crate::node::{self, InitOptions, NodeError};
 use crate::remote::{self, ClientError, Ctx, out};
 use crate::server;

@@ -11,7 +11,7 @@
 //! produces byte-identical submissions: the node answers `exists` for a row
 //! it already holds, which is what makes a feed's import idempotent.
 
-use crate::client::{
+use crate::input::{
     check_event, parse_category, parse_contract_id, parse_date, parse_fen, parse_hash,
     parse_milestone, parse_name, parse_subject,
 };

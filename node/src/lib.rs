@@ -11,6 +11,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod import;
+pub mod input;
 pub mod node;
 pub mod remote;
 pub mod sequencer;

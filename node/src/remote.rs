@@ -297,7 +297,7 @@ pub fn sign(
 /// Checks `event` locally, signs it with the key file and submits it;
 /// prints (and optionally saves) the receipt.
 pub fn send(ctx: &Ctx, opts: &SignOpts, event: Event) -> Result<(), ClientError> {
-    crate::client::check_event(&event, &ctx.legacy).map_err(ClientError::Input)?;
+    crate::input::check_event(&event, &ctx.legacy).map_err(ClientError::Input)?;
     let signer = Signer::read_file(&opts.key)?;
     let remote = Remote::new(&ctx.node);
     let origin = match &opts.origin {
@@ -395,7 +395,7 @@ pub fn status(ctx: &Ctx) -> Result<(), ClientError> {
 /// `report`: the supervision report of one unit over a date range, as
 /// pretty JSON or as the node's CSV.
 pub fn report(ctx: &Ctx, unit: &Uscc, from: Date, to: Date, csv: bool) -> Result<(), ClientError> {
-    crate::client::check_uscc(unit, &ctx.legacy).map_err(ClientError::Input)?;
+    crate::input::check_uscc(unit, &ctx.legacy).map_err(ClientError::Input)?;
     let mut path = format!("/v1/reports/supervision?unit={unit}&from={from}&to={to}");
     if csv {
         path.push_str("&format=csv");

@@ -223,14 +223,22 @@ pub struct File {
 
 impl File {
     pub fn event(&self) -> Result<Event, ClientError> {
-        let mut contract = match &self.contract {
-            Some(path) => read_json::<Contract>(path)?,
+        let contract = match &self.contract {
+            Some(path) => self.contract_from_file(path)?,
             None => self.contract_from_flags()?,
         };
-        if let Some(source) = &self.source {
-            contract.source = source.clone();
-        }
         Ok(Event::ContractFiled { contract })
+    }
+
+    /// The file's Contract; `--source`, when given, replaces (or supplies)
+    /// its `source` member.
+    fn contract_from_file(&self, path: &Path) -> Result<Contract, ClientError> {
+        let mut v: serde_json::Value = read_json(path)?;
+        if let (Some(source), Some(obj)) = (&self.source, v.as_object_mut()) {
+            let source = serde_json::to_value(source).map_err(|e| input(e.to_string()))?;
+            obj.insert("source".into(), source);
+        }
+        serde_json::from_value(v).map_err(|e| input(format!("{}: {e}", path.display())))
     }
 
     fn contract_from_flags(&self) -> Result<Contract, ClientError> {

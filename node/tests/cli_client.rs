@@ -698,7 +698,59 @@ fn each_command_builds_its_event() {
     let doc_sha = lvyue_ledger::hash::sha256("承诺书".as_bytes()).to_hex();
     let h = "cd".repeat(32);
     let ms = format!("1|{b}>{a}|2026-03-01|5|改期");
+    // A contract file without a source, which --source supplies.
+    let mut c = contract_json(&a, &b, 9);
+    c.as_object_mut().unwrap().remove("source");
+    let cfile = dir.path().join("c.json");
+    std::fs::write(&cfile, c.to_string()).unwrap();
+    c["source"] = json!({"delegated": {"principal": b}});
+    let party_a = format!("{a}|甲|甲方");
+    let party_b = format!("{b}|乙|乙方");
+    let delegated = format!("delegated:{b}");
     let cases: Vec<(Vec<&str>, Value)> = vec![
+        (
+            vec![
+                "file",
+                "--contract",
+                cfile.to_str().unwrap(),
+                "--source",
+                &delegated,
+            ],
+            json!({"type": "contract_filed", "contract": c}),
+        ),
+        (
+            vec![
+                "file",
+                "--source",
+                "department",
+                "--id",
+                "C-9",
+                "--category",
+                "construction",
+                "--name",
+                "工程",
+                "--amount",
+                "12",
+                "--signed",
+                "2025-02-03",
+                "--party",
+                &party_a,
+                "--party",
+                &party_b,
+                "--milestone",
+                "1|b>a|2025-03-01|12|竣工",
+                "--document",
+                doc.to_str().unwrap(),
+            ],
+            json!({"type": "contract_filed", "contract": {
+                "id": "C-9", "category": "construction", "name": "工程",
+                "parties": [{"subject": {"org": a}, "name": "甲", "role": "甲方"},
+                            {"subject": {"org": b}, "name": "乙", "role": "乙方"}],
+                "summary": "", "amount": 12, "signed": "2025-02-03",
+                "milestones": [{"number": 1, "obligor": {"org": b}, "obligee": {"org": a},
+                                "due": "2025-03-01", "description": "竣工", "amount": 12}],
+                "document_sha256": doc_sha, "source": "department"}}),
+        ),
         (
             vec!["revoke", "--key-id", vkey.trim(), "--reason", "离职"],
             json!({"type": "key_revoked", "name": "k", "key_id": u32::from_str_radix(&vkey.trim()[2..10], 16).unwrap(), "reason": "离职"}),

@@ -7,10 +7,15 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod clock;
+pub mod config;
+pub mod import;
 pub mod index;
+pub mod input;
 pub mod metrics;
 pub mod node;
 pub mod query;
+pub mod remote;
 pub mod sequencer;
 pub mod server;

@@ -151,7 +151,8 @@ impl From<SubmitError> for ApiError {
             SubmitError::Storage(_) => return ApiError::internal(e),
         };
         let existing = match &e {
-            SubmitError::AlreadyImported { index, .. } => Some(*index),
+            SubmitError::AlreadyImported { index, .. }
+            | SubmitError::Refused(A::Duplicate(index)) => Some(*index),
             _ => None,
         };
         let retry = matches!(e, SubmitError::Busy).then_some(1);
@@ -534,10 +535,10 @@ pub const MAX_BATCH_ITEMS: usize = 1000;
 pub struct ItemResult {
     /// 1-based position in the request (the row of an import).
     pub row: usize,
+    /// accepted | exists (import: already imported, with its index) | rejected
+    pub status: String,
     /// HTTP status the item would have had alone.
-    pub status: u16,
-    /// accepted | exists (import, already imported) | rejected
-    pub outcome: String,
+    pub http_status: u16,
     pub index: Option<u64>,
     pub receipt: Option<Receipt>,
     pub error: Option<String>,
@@ -553,26 +554,26 @@ pub struct BatchAnswer {
     pub results: Vec<ItemResult>,
 }
 
-fn item(row: usize, r: Result<Receipt, ApiError>, keep_receipt: bool) -> ItemResult {
+fn item(row: usize, r: Result<Receipt, ApiError>, import: bool) -> ItemResult {
     match r {
         Ok(receipt) => ItemResult {
             row,
-            status: 200,
-            outcome: "accepted".into(),
+            status: "accepted".into(),
+            http_status: 200,
             index: Some(receipt.index),
-            receipt: keep_receipt.then_some(receipt),
+            receipt: (!import).then_some(receipt),
             error: None,
             detail: None,
         },
         Err(e) => ItemResult {
             row,
-            status: e.status.as_u16(),
-            outcome: if e.existing.is_some() {
+            status: if import && e.existing.is_some() {
                 "exists"
             } else {
                 "rejected"
             }
             .into(),
+            http_status: e.status.as_u16(),
             index: e.existing,
             receipt: None,
             error: Some(e.error.to_string()),
@@ -582,7 +583,7 @@ fn item(row: usize, r: Result<Receipt, ApiError>, keep_receipt: bool) -> ItemRes
 }
 
 fn tally(results: Vec<ItemResult>) -> BatchAnswer {
-    let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
+    let count = |o: &str| results.iter().filter(|r| r.status == o).count();
     BatchAnswer {
         accepted: count("accepted"),
         exists: count("exists"),
@@ -632,7 +633,7 @@ async fn submit_batch(
         results
             .into_iter()
             .enumerate()
-            .map(|(i, r)| item(i + 1, r, true))
+            .map(|(i, r)| item(i + 1, r, false))
             .collect(),
     )))
 }

@@ -70,13 +70,16 @@ struct Settings {
     warmup: Duration,
     keys: usize,
     client_threads: usize,
+    /// With `--url`: the node's process id, for its memory and CPU.
+    node_pid: Option<u32>,
     queries: bool,
     query_duration: Duration,
 }
 
 const USAGE: &str = "options: --quick | --url URL --data DIR | --node-bin PATH | \
 --serve-arg ARG (repeatable) | --connections C | --count N | --duration SECS | \
---warmup SECS | --keys K | --client-threads T | --queries | --query-duration SECS";
+--warmup SECS | --keys K | --client-threads T | --node-pid PID (with --url) | --queries | \
+--query-duration SECS";
 
 fn settings() -> Res<Settings> {
     let mut args: Vec<String> = Vec::new();
@@ -107,7 +110,7 @@ fn settings() -> Res<Settings> {
             "--bench" => {}
             "--serve-arg" => serve_args.push(it.next().ok_or("--serve-arg needs a value")?),
             "--url" | "--data" | "--node-bin" | "--connections" | "--count" | "--duration"
-            | "--warmup" | "--keys" | "--client-threads" | "--query-duration" => {
+            | "--warmup" | "--keys" | "--client-threads" | "--query-duration" | "--node-pid" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 opt.insert(a, v);
             }
@@ -155,6 +158,10 @@ fn settings() -> Res<Settings> {
         warmup: secs("--warmup", if quick { 1.0 } else { 2.0 })?,
         keys: num("--keys", 128)? as usize,
         client_threads: num("--client-threads", 1)? as usize,
+        node_pid: match opt.get("--node-pid") {
+            Some(_) => Some(num("--node-pid", 0)? as u32),
+            None => None,
+        },
         queries,
         query_duration: secs("--query-duration", if quick { 2.0 } else { 5.0 })?,
     };
@@ -252,7 +259,14 @@ fn thread_ticks(pid: Option<u32>) -> BTreeMap<String, u64> {
         for e in rd.flatten() {
             if let Ok(s) = std::fs::read_to_string(e.path().join("stat")) {
                 if let Some((comm, t)) = stat_ticks(&s) {
-                    *out.entry(comm).or_insert(0) += t;
+                    // One line per thread kind: "sled-io-3" → "sled-io-*".
+                    let kind = match comm.rsplit_once('-') {
+                        Some((k, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                            format!("{k}-*")
+                        }
+                        _ => comm,
+                    };
+                    *out.entry(kind).or_insert(0) += t;
                 }
             }
         }
@@ -789,6 +803,8 @@ struct TaskResult {
     /// When the task ran out of work (or hit the deadline).
     done: Instant,
     max_index: u64,
+    /// Total bytes of the receipts received.
+    receipt_bytes: u64,
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -818,6 +834,7 @@ async fn load_task(
         accepted: Vec::with_capacity(bodies.len()),
         done: Instant::now(),
         max_index: 0,
+        receipt_bytes: 0,
     };
     let note = |r: &mut TaskResult, kind: String, detail: String| {
         *r.errors.entry(kind).or_insert(0) += 1;
@@ -838,6 +855,7 @@ async fn load_task(
                     r.ok += 1;
                     r.accepted.push(n);
                     r.max_index = r.max_index.max(rc.index);
+                    r.receipt_bytes += b.len() as u64;
                     let bucket = (t1 - shared.start).as_millis() / BUCKET.as_millis();
                     if let Some(c) = shared.timeline.get(bucket as usize) {
                         c.fetch_add(1, Ordering::Relaxed);
@@ -888,6 +906,7 @@ struct LoadResult {
     per_second: Vec<u64>,
     accepted: Vec<u32>,
     max_index: u64,
+    receipt_bytes: u64,
     node_cpu: BTreeMap<String, f64>,
     gen_cpu: f64,
 }
@@ -974,7 +993,9 @@ fn run_load(
     let mut accepted = Vec::new();
     let mut ok = 0;
     let mut max_index = 0;
+    let mut receipt_bytes = 0;
     for r in results {
+        receipt_bytes += r.receipt_bytes;
         hist.add(&r.hist).map_err(err("histogram"))?;
         hist_all.add(&r.hist_all).map_err(err("histogram"))?;
         ok += r.ok;
@@ -1006,6 +1027,7 @@ fn run_load(
         per_second,
         accepted,
         max_index,
+        receipt_bytes,
         node_cpu,
         gen_cpu,
     })
@@ -1142,7 +1164,7 @@ fn run() -> Res<()> {
             (Some(n), addr, rate, data)
         }
     };
-    let node_pid = node.as_ref().map(NodeProc::pid);
+    let node_pid = node.as_ref().map(NodeProc::pid).or(s.node_pid);
     let mut conn = Conn::new(addr);
     let info = rt.block_on(wait_ready(&mut conn, node.as_mut()))?;
     let origin = info["origin"]
@@ -1304,6 +1326,12 @@ fn run() -> Res<()> {
     let node_cpu_total: f64 = load.node_cpu.values().sum();
     let wall = load.elapsed.as_secs_f64();
     let size_ok = size1 >= expected_min;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    // What the node could do if it and the generator had every core to themselves.
+    let cpu_bound = (node_pid.is_some() && load.ok > 0)
+        .then(|| cores as f64 * load.ok as f64 / (node_cpu_total + load.gen_cpu));
     let all_ok = errors_total == 0 && size_ok;
     let target = load.steady
         && s.connections == 64
@@ -1349,6 +1377,10 @@ fn run() -> Res<()> {
         ms(h.max())
     );
     println!(
+        "| receipt size (JSON) mean | {:.0} bytes |",
+        load.receipt_bytes as f64 / load.ok.max(1) as f64
+    );
+    println!(
         "| errors | {} {} |",
         errors_total,
         if load.errors.is_empty() {
@@ -1385,8 +1417,13 @@ fn run() -> Res<()> {
         );
         if load.ok > 0 {
             println!(
-                "| node CPU per accepted submission | {:.1} µs |",
-                node_cpu_total * 1e6 / load.ok as f64
+                "| CPU per accepted submission: node / generator | {:.1} / {:.1} µs |",
+                node_cpu_total * 1e6 / load.ok as f64,
+                load.gen_cpu * 1e6 / load.ok as f64
+            );
+            println!(
+                "| CPU-bound estimate: {cores} cores / (node + generator CPU per submission) | {} submissions/s |",
+                fmt_int(cpu_bound.unwrap_or(0.0))
             );
         }
     }
@@ -1466,6 +1503,11 @@ fn run() -> Res<()> {
         "node_cpu_cores": if node_pid.is_some() { Some(node_cpu_total / wall) } else { None },
         "node_cpu_by_thread_s": load.node_cpu,
         "generator_cpu_cores": load.gen_cpu / wall,
+        "node_cpu_us_per_submission": (load.ok > 0).then(|| node_cpu_total * 1e6 / load.ok as f64),
+        "generator_cpu_us_per_submission": (load.ok > 0).then(|| load.gen_cpu * 1e6 / load.ok as f64),
+        "cpu_bound_estimate_per_s": cpu_bound.map(f64::round),
+        "cores": cores,
+        "receipt_mean_bytes": (load.receipt_bytes as f64 / load.ok.max(1) as f64).round(),
         "target_pass": target,
         "queries": queries.iter().map(|q| match &q.hist {
             Some(qh) => serde_json::json!({

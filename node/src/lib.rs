@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod demo;
 pub mod node;
 pub mod sequencer;
 pub mod server;

@@ -72,14 +72,14 @@ pub struct DemoOptions {
 }
 
 impl Default for DemoOptions {
-    /// About 10,000 entries; a few seconds in a release build.
+    /// About 8,000 entries; a few seconds to build.
     fn default() -> Self {
         DemoOptions {
             seed: 1,
             departments: 12,
             firms: 100,
             persons: 8,
-            contracts: 360,
+            contracts: 600,
             start: Date::parse("2024-11-01").expect("valid date"),
             days: 730,
             origin: "lvyue.local/baoji-demo".into(),

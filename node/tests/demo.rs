@@ -154,3 +154,20 @@ fn the_folder_must_be_empty_and_the_options_sane() {
     assert!(e.contains("departments"), "{e}");
     assert!(!fresh.exists(), "a refused build writes nothing");
 }
+
+/// The default demo (what `lvyue-node demo` builds): run with
+/// `cargo test --release -p lvyue-node --test demo -- --ignored --nocapture`.
+#[test]
+#[ignore = "the full default demo; slow in debug builds"]
+fn the_default_demo_builds() {
+    let started = std::time::Instant::now();
+    let (_dir, s) = build(&DemoOptions::default());
+    let elapsed = started.elapsed();
+    let shown = DemoSummary {
+        key_files: vec![format!("{} files", s.key_files.len())],
+        ..s.clone()
+    };
+    println!("{}", serde_json::to_string_pretty(&shown).unwrap());
+    println!("built in {elapsed:.1?}");
+    assert!(s.missing().is_empty(), "missing: {:?}", s.missing());
+}

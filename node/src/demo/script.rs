@@ -377,7 +377,17 @@ impl Planner<'_> {
                         P::Org(o) => Some(o),
                         P::Person(_) => None,
                     };
-                    P::Org(self.pick_firm(&cast.pool, &[], not))
+                    // Firms that use the agency bring it more of their contracts.
+                    let clients: Vec<usize> = delegations
+                        .iter()
+                        .filter(|&&(p, granted)| granted < day && Some(p) != not)
+                        .map(|&(p, _)| p)
+                        .collect();
+                    if !clients.is_empty() && self.rng.chance(30) {
+                        P::Org(*self.rng.pick(&clients))
+                    } else {
+                        P::Org(self.pick_firm(&cast.pool, &[], not))
+                    }
                 }
             };
             let filing = self.filing_for(tpl, a, b, day, delegations)?;
@@ -414,7 +424,7 @@ impl Planner<'_> {
                     .find(|&&(p, granted)| (p == x || p == y) && granted < day)
                     .map(|&(p, _)| p);
                 match delegated {
-                    Some(p) if self.rng.chance(40) => Filing::Delegated(p),
+                    Some(p) if self.rng.chance(60) => Filing::Delegated(p),
                     _ if self.rng.chance(50) => Filing::SelfFiled(x),
                     _ => Filing::SelfFiled(y),
                 }

@@ -305,7 +305,9 @@ fn describe(step: &Step, city: &City) -> String {
         Act::DecideObjection { .. } => "objection_decided",
         Act::DecideRepair { .. } => "repair_decided",
     };
-    format!("step {} ({kind} by {who} at {} ms)", step.seq, step.t)
+    let day = lvyue_ledger::engine::time::day_of(step.t, plan::CST);
+    let day = Date::from_days(day).map_or_else(|_| format!("{} ms", step.t), |d| d.to_string());
+    format!("step {} ({kind} by {who} on {day})", step.seq)
 }
 
 /// Records of the log the executor looks up by what they are about.

@@ -118,6 +118,28 @@ fn a_small_demo_has_every_outcome_and_is_deterministic() {
 }
 
 #[test]
+fn the_stories_alone_have_every_outcome_in_the_shortest_period() {
+    // No background contracts: the scripted stories carry every outcome.
+    let opts = DemoOptions {
+        seed: 3,
+        departments: 14,
+        firms: 40,
+        persons: 2,
+        contracts: 0,
+        start: lvyue_ledger::types::Date::parse("2025-03-15").unwrap(),
+        days: 450,
+        ..DemoOptions::default()
+    };
+    let (_dir, s) = build(&opts);
+    assert!(s.missing().is_empty(), "missing: {:?}", s.missing());
+    assert_eq!(
+        (s.first_day.as_str(), s.last_day.as_str()),
+        ("2025-03-15", "2026-06-07")
+    );
+    assert_eq!(s.departments, 14);
+}
+
+#[test]
 fn the_folder_must_be_empty_and_the_options_sane() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x"), b"x").unwrap();

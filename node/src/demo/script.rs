@@ -15,6 +15,7 @@
 //! | M1, M2 | a commercial contract whose overdue payment is settled by the agency's mediation and amended by both parties; a delegated filing whose mediation fails, a default, an objection refused; the delegation is revoked |
 //! | RF | three contracts on time (red list), then a reported partial default (off the red list) |
 //! | R… | three department contracts each, all on time: red list |
+//! | (one firm) | an investment milestone deemed performed, a PPP claim disputed, an exemption claimed after the due date and refused |
 
 use super::city::{self, Kind, PartyA, TEMPLATES};
 use super::plan::{Act, Filed, Filing, P, Planner, Scenario, Target, Who, date, text};
@@ -24,7 +25,10 @@ use lvyue_ledger::hash::sha256;
 /// Template positions used by the stories (checked by `templates_are_where_the_stories_expect`).
 const T_EDU: usize = 0;
 const T_PROCURE: usize = 1;
+const T_INVEST: usize = 2;
+const T_PPP: usize = 3;
 const T_BUILD: usize = 4;
+const T_ASSET: usize = 5;
 const T_LAND: usize = 6;
 const T_GRANT: usize = 8;
 const T_FARMER: usize = 10;
@@ -256,6 +260,28 @@ impl Planner<'_> {
                 let day = e - 400 + 70 * i as i32 + 3 * j as i32;
                 let mut c = self.story_contract(t, P::Org(r), day, &[(0, day + 40)])?;
                 self.milestone(&mut c, 0, Scenario::OnTime)?;
+            }
+        }
+
+        // The remaining outcomes and categories, whatever the background holds.
+        let firm = cast.pool[cast.pool.len() - 2];
+        let showcase = [
+            (T_INVEST, 1, Scenario::Deemed),
+            (T_PPP, 0, Scenario::Disputed),
+            (
+                T_ASSET,
+                0,
+                Scenario::ExemptRefused {
+                    after_due: true,
+                    then_default: false,
+                },
+            ),
+        ];
+        for (i, (t, k, scenario)) in showcase.into_iter().enumerate() {
+            let day = s + 30 + 10 * i as i32;
+            let mut c = self.story_contract(t, P::Org(firm), day, &[(k, day + 60)])?;
+            if self.milestone(&mut c, 0, scenario)? != scenario {
+                return Err(format!("{}: scenario {scenario:?} not possible", c.id));
             }
         }
 
@@ -548,7 +574,10 @@ mod tests {
         let want = [
             (T_EDU, Category::GovernmentProcurement),
             (T_PROCURE, Category::GovernmentProcurement),
+            (T_INVEST, Category::InvestmentPromotion),
+            (T_PPP, Category::PublicPrivatePartnership),
             (T_BUILD, Category::Construction),
+            (T_ASSET, Category::StateAssetTransaction),
             (T_LAND, Category::PublicResourceTrading),
             (T_GRANT, Category::PolicySupport),
             (T_FARMER, Category::PolicySupport),

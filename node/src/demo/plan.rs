@@ -409,6 +409,10 @@ impl<'c> Planner<'c> {
 
     /// Schedules milestone `k` of `c` under scenario `s`; returns the
     /// scenario used (see [`Planner::feasible`]).
+    ///
+    /// Longer than most functions: one arm per scenario, each the timing
+    /// of that scenario read top to bottom against the windows of
+    /// docs/RULES.md §2 (due day `d`, default at 00:00 of `d + 16`).
     pub fn milestone(&mut self, c: &mut Filed, k: usize, s: Scenario) -> Result<Scenario, String> {
         let s = match Planner::feasible(c, k, s) {
             // Without a counted default there is nothing to object to.

@@ -157,7 +157,9 @@ impl Planner<'_> {
         }
     }
 
-    /// Every story of the module documentation.
+    /// Every story of the module documentation. A script rather than a
+    /// function of the usual length: each story's dates only make sense
+    /// next to each other.
     pub fn stories(&mut self, cast: &Cast) -> Result<(), String> {
         let (s, e) = (self.start, self.end);
         let f = |i: usize| cast.story[i];

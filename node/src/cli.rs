@@ -136,6 +136,37 @@ pub enum Command {
     },
     /// Show the node's origin, tree size, verifier key and health
     Status,
+    /// Write a complete offline copy of the log (checkpoint, hash tiles,
+    /// entry bundles, signed disclosure) for auditors: `lvyue-verify audit --log DIR`
+    Export {
+        /// Folder to write (created if missing)
+        #[arg(long)]
+        dir: PathBuf,
+        /// Export a data folder whose node is stopped, instead of the node at --node
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Build a demo city (宝鸡-like: departments, firms, two years of contracts) in a new data folder
+    Demo {
+        /// The data folder to create (must not exist or be empty)
+        #[arg(long, default_value = "./lvyue-demo")]
+        data: PathBuf,
+        /// Seed of the city's content (same seed, same city; keys are fresh)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Market entities
+        #[arg(long, default_value_t = 100)]
+        firms: usize,
+        /// Background contracts, besides the scripted stories
+        #[arg(long, default_value_t = 600)]
+        contracts: usize,
+        /// Simulated days (at least 450)
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        /// First simulated day, YYYY-MM-DD [default: DAYS days before today]
+        #[arg(long, value_parser = parse_date)]
+        start: Option<Date>,
+    },
 }
 
 /// `serve` options: every setting (see `config`) plus the config file.
@@ -304,6 +335,58 @@ impl Prepared {
                 Ok(remote::report(&ctx, &unit, from, to, csv)?)
             }
             Command::Status => Ok(remote::status(&ctx)?),
+            Command::Export { dir, data } => {
+                let summary = match &data {
+                    Some(d) => crate::export::from_data_dir(d, &dir),
+                    None => crate::export::from_node(ctx.node.trim_end_matches('/'), &dir),
+                }
+                .map_err(CliError::Serve)?;
+                if ctx.json {
+                    return Ok(out(&format!(
+                        "{}\n",
+                        serde_json::to_string(&summary).unwrap_or_default()
+                    ))?);
+                }
+                Ok(out(&format!(
+                    "exported tree size {} to {}: {} hash tiles, {} entry bundles, {} bytes\n",
+                    summary.size,
+                    dir.display(),
+                    summary.hash_tiles,
+                    summary.entry_bundles,
+                    summary.bytes
+                ))?)
+            }
+            Command::Demo {
+                data,
+                seed,
+                firms,
+                contracts,
+                days,
+                start,
+            } => {
+                let start = match start {
+                    Some(d) => d,
+                    None => {
+                        let today = lvyue_ledger::engine::time::day_of(
+                            crate::clock::Clock::now_ms(&SystemClock),
+                            480,
+                        );
+                        Date::from_days(today - i32::try_from(days).unwrap_or(730))
+                            .map_err(CliError::Serve)?
+                    }
+                };
+                let opts = crate::demo::DemoOptions {
+                    seed,
+                    firms,
+                    contracts,
+                    days,
+                    start,
+                    ..crate::demo::DemoOptions::default()
+                };
+                let summary = crate::demo::build(&data, &opts).map_err(CliError::Serve)?;
+                let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+                Ok(out(&format!("{json}\n"))?)
+            }
         }
     }
 }

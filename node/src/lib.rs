@@ -10,6 +10,8 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod demo;
+pub mod export;
 pub mod import;
 pub mod index;
 pub mod input;

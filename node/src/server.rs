@@ -287,7 +287,7 @@ async fn tile(State(s): State<AppState>, Path(path): Path<String>) -> Result<Res
 }
 
 /// A C2SP entry bundle: each entry as a big-endian u16 length and its bytes.
-fn entry_bundle(view: &View, t: &Tile) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn entry_bundle(view: &View, t: &Tile) -> Result<Vec<u8>, ApiError> {
     let start = t.n * tlog::TILE_WIDTH;
     let mut out = Vec::new();
     for r in view.entries(start, start + u64::from(t.width)) {

@@ -283,6 +283,30 @@ impl View {
         Ok(self.log.get(key)?)
     }
 
+    /// Writes operational rows that are not part of the log and not written
+    /// by the sequencer (keys `xH…` webhooks, `xK…` delivery cursors):
+    /// safe beside the writer since no batch touches these keys. With
+    /// `flush`, durable on return; otherwise within sled's flush interval.
+    pub fn put_aux_rows(
+        &self,
+        rows: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        flush: bool,
+    ) -> Result<(), StoreError> {
+        let mut writes = sled::Batch::default();
+        for (k, v) in rows {
+            debug_assert!(k.starts_with(b"xH") || k.starts_with(b"xK"), "aux key");
+            match v {
+                Some(v) => writes.insert(k, v),
+                None => writes.remove(k),
+            }
+        }
+        self.log.apply_batch(writes)?;
+        if flush {
+            self.log.flush()?;
+        }
+        Ok(())
+    }
+
     /// Query-index rows with keys in `[from, to)`, in key order, at most `limit`.
     pub fn index_range(
         &self,

@@ -21,3 +21,4 @@ pub mod query;
 pub mod remote;
 pub mod sequencer;
 pub mod server;
+pub mod webhook;

@@ -72,6 +72,8 @@ pub struct Node {
     pub sequencer: Sequencer,
     pub origin: Origin,
     pub vkey: VerifierKey,
+    /// The node key: signs checkpoints, exports and webhook deliveries.
+    pub signer: Signer,
 }
 
 fn store_dir(dir: &Path) -> PathBuf {
@@ -231,7 +233,7 @@ pub fn open(
         store,
         registry,
         engine,
-        signer,
+        signer.clone(),
         origin.clone(),
         clock,
         every,
@@ -240,6 +242,7 @@ pub fn open(
         sequencer: Sequencer::start(writer, config),
         origin,
         vkey,
+        signer,
     })
 }
 

@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub rate_per_key: u32,
     /// Burst of submissions one key may send above its sustained rate.
     pub rate_burst: u32,
+    /// How often the webhook dispatcher looks for new notifications, ms.
+    pub webhook_poll_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             batch_body_limit: 16 * 1024 * 1024,
             rate_per_key: 200,
             rate_burst: 1000,
+            webhook_poll_ms: 500,
         }
     }
 }
@@ -198,6 +201,8 @@ pub fn app(node: Node, config: &ServerConfig) -> Router {
         .route("/v1/reports/supervision", get(query::supervision))
         .route("/v1/stats", get(query::stats))
         .route("/v1/disclosure", get(query::disclosure))
+        .route("/v1/webhooks", post(register_webhook))
+        .route("/v1/webhooks/{org}", get(webhook_status))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(AppState { node, limiter })
 }
@@ -211,12 +216,23 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let seq = node.sequencer.clone();
+    let for_hooks = node.sequencer.clone();
+    let dispatcher = crate::webhook::Dispatcher::start(
+        move || for_hooks.view(),
+        node.origin.as_str().to_string(),
+        node.signer.clone(),
+        std::time::Duration::from_millis(config.webhook_poll_ms.max(10)),
+    );
     axum::serve(listener, app(node, &config))
         .with_graceful_shutdown(shutdown)
         .await?;
-    tokio::task::spawn_blocking(move || seq.stop())
-        .await
-        .map_err(std::io::Error::other)?;
+    tracing::info!("HTTP server stopped; finishing the batch and closing the store");
+    tokio::task::spawn_blocking(move || {
+        dispatcher.stop();
+        seq.stop();
+    })
+    .await
+    .map_err(std::io::Error::other)?;
     Ok(())
 }
 
@@ -741,4 +757,122 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 async fn openapi() -> Response {
     text(OPENAPI.as_bytes().to_vec(), "application/json")
+}
+
+/// `POST /v1/webhooks` answer.
+#[derive(Serialize, Deserialize)]
+pub struct WebhookAnswer {
+    pub org: String,
+    /// The registered URL; `null` after a removal.
+    pub url: Option<String>,
+    pub seq: u64,
+    /// Last notification index delivered (or the head when registered).
+    pub cursor: Option<u64>,
+}
+
+/// Registers (or, with an empty URL, removes) an organisation's webhook.
+/// The signature is checked on the sequencer thread against the key
+/// registry at the head: the key must be registered, unrevoked and held by
+/// the organisation.
+async fn register_webhook(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<axum::Json<WebhookAnswer>, ApiError> {
+    use crate::webhook::{Registration, check_url, registration_message, store_registration};
+    let r: Registration = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    check_url(&r.url)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url", e))?;
+    let origin = s.node.origin.as_str().to_string();
+    let answer = s
+        .node
+        .sequencer
+        .read(move |w| -> Result<WebhookAnswer, ApiError> {
+            let state = w.registry.get(&r.signer).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_key",
+                    format!("no key {} in the log", r.signer),
+                )
+            })?;
+            if let Some(at) = state.revoked_at {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "revoked_key",
+                    format!("key {} was revoked at index {at}", r.signer),
+                ));
+            }
+            if state.registration.holder != lvyue_ledger::types::Subject::Org(r.org) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "not_holder",
+                    format!("key {} is not held by {}", r.signer, r.org),
+                ));
+            }
+            let vk = w
+                .registry
+                .verifier(&r.signer)
+                .ok_or_else(|| ApiError::internal("key without verifier"))?;
+            vk.verify_strict(
+                &registration_message(&origin, &r.org, &r.url, r.seq),
+                &r.signature,
+            )
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_signature",
+                    format!("signature by {} does not verify", r.signer),
+                )
+            })?;
+            let hook = store_registration(w.store.view(), &r)
+                .map_err(|e| ApiError::new(StatusCode::CONFLICT, "stale_registration", e))?;
+            let cursor = crate::webhook::hooks(w.store.view())
+                .map_err(ApiError::internal)?
+                .into_iter()
+                .find(|(h, _)| h.org == r.org)
+                .map(|(_, c)| c);
+            Ok(WebhookAnswer {
+                org: r.org.to_string(),
+                url: hook.map(|h| h.url),
+                seq: r.seq,
+                cursor,
+            })
+        })
+        .await??;
+    Ok(axum::Json(answer))
+}
+
+/// `GET /v1/webhooks/{org}`: the organisation's webhook and delivery cursor.
+async fn webhook_status(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+) -> Result<axum::Json<WebhookAnswer>, ApiError> {
+    let who = lvyue_ledger::uscc::Uscc::parse(&org).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_uscc",
+            format!("{org:?}: {e}"),
+        )
+    })?;
+    let v = view(&s)?;
+    blocking(move || {
+        let (hook, cursor) = crate::webhook::hooks(&v)
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .find(|(h, _)| h.org == who)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("{who} has no webhook"),
+                )
+            })?;
+        Ok(axum::Json(WebhookAnswer {
+            org: who.to_string(),
+            url: Some(hook.url),
+            seq: hook.seq,
+            cursor: Some(cursor),
+        }))
+    })
+    .await
 }

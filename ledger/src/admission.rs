@@ -135,6 +135,18 @@ impl Registry {
         self.get(&signed.payload.signer).map(|s| &s.registration)
     }
 
+    /// The state of every registered key (revoked included), in key order:
+    /// with [`Registry::legacy_codes`], everything [`Registry::restore`]
+    /// needs to rebuild the registry.
+    pub fn states(&self) -> impl Iterator<Item = &KeyState> {
+        self.keys.values().map(|(s, _)| s)
+    }
+
+    /// The legacy USCC allow-list in force.
+    pub fn legacy_codes(&self) -> impl Iterator<Item = &Uscc> {
+        self.legacy_uscc.iter()
+    }
+
     /// Number of registered keys (revoked included).
     #[must_use]
     pub fn len(&self) -> usize {

@@ -19,15 +19,22 @@
 //!    checkpoint of size `n`.
 //!
 //! Memory is O(log n) for the Merkle frontier plus the replay set of
-//! submission ids and the key registry.
+//! submission ids, the key registry and the rules engine's state.
+//!
+//! An audit can be resumed: after a clean [`Auditor::finish`],
+//! [`Auditor::snapshot`] writes everything the next audit needs (frontier,
+//! chain head, replay set, registry, engine) and [`Auditor::restore`] picks
+//! up at the next entry.
 
-use crate::admission::Registry;
+use crate::admission::{KeyState, Registry};
 use crate::checkpoint::VerifiedCheckpoint;
 use crate::engine::Engine;
 use crate::hash::{Hash, leaf_hash, node_hash};
 use crate::keys::{VerifierKey, verify_batch_strict};
 use crate::record::Derived;
 use crate::record::{Body, Entry};
+use crate::uscc::Uscc;
+use bincode::{Decode, Encode};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 
@@ -113,6 +120,38 @@ pub struct Auditor {
     engine: Engine,
     /// Derived records the engine expects next, in order.
     expected: VecDeque<Derived>,
+    /// Size at the last clean `finish`: only such a state may be snapshot.
+    verified_size: Option<u64>,
+}
+
+/// Encoding of auditor snapshots (as the engine's: bincode, big-endian, fixed ints).
+const SNAPSHOT_CONFIG: bincode::config::Configuration<
+    bincode::config::BigEndian,
+    bincode::config::Fixint,
+> = bincode::config::standard()
+    .with_big_endian()
+    .with_fixed_int_encoding();
+
+/// Version of [`Snapshot`]; bumped on any change of its fields.
+const SNAPSHOT_VERSION: u8 = 1;
+
+/// An auditor between two audits. Not part of the log format: it is the
+/// auditor's own file, and only the auditor that wrote it reads it.
+#[derive(Encode, Decode)]
+struct Snapshot {
+    version: u8,
+    origin: String,
+    size: u64,
+    prev: [u8; 32],
+    time_ms: i64,
+    frontier: Vec<(u32, [u8; 32])>,
+    /// Replay set, in index order.
+    seen: Vec<([u8; 32], u64)>,
+    keys: Vec<KeyState>,
+    legacy: Vec<Uscc>,
+    submitted: u64,
+    derived: u64,
+    engine: Vec<u8>,
 }
 
 fn show(d: &Derived) -> String {
@@ -210,7 +249,89 @@ impl Auditor {
             completed: Vec::new(),
             engine: Engine::new(),
             expected: VecDeque::new(),
+            verified_size: None,
         }
+    }
+
+    /// The auditor's state after a clean [`Auditor::finish`], as bytes.
+    ///
+    /// # Errors
+    ///
+    /// If the entries fed since the last clean `finish` have not all been
+    /// verified (a snapshot must never vouch for an unchecked entry), or the
+    /// engine state does not encode.
+    pub fn snapshot(&self) -> Result<Vec<u8>, String> {
+        if self.verified_size != Some(self.size) {
+            return Err(format!(
+                "entries up to {} are not verified: snapshot only after a clean finish",
+                self.size
+            ));
+        }
+        let mut seen: Vec<([u8; 32], u64)> = self.seen.iter().map(|(h, &i)| (h.0, i)).collect();
+        seen.sort_unstable_by_key(|&(_, i)| i);
+        let snap = Snapshot {
+            version: SNAPSHOT_VERSION,
+            origin: self.origin.clone(),
+            size: self.size,
+            prev: self.prev.0,
+            time_ms: self.time_ms,
+            frontier: self.frontier.iter().map(|&(l, h)| (l, h.0)).collect(),
+            seen,
+            keys: self.registry.states().cloned().collect(),
+            legacy: self.registry.legacy_codes().copied().collect(),
+            submitted: self.submitted,
+            derived: self.derived,
+            engine: self.engine.snapshot()?,
+        };
+        bincode::encode_to_vec(&snap, SNAPSHOT_CONFIG).map_err(|e| e.to_string())
+    }
+
+    /// An auditor from [`Auditor::snapshot`] bytes, ready for the next entry.
+    ///
+    /// # Errors
+    ///
+    /// If the bytes are not a snapshot of this version (trailing bytes
+    /// included), or a key or the engine state does not restore.
+    pub fn restore(bytes: &[u8]) -> Result<Auditor, String> {
+        let (snap, used): (Snapshot, usize) =
+            bincode::decode_from_slice(bytes, SNAPSHOT_CONFIG).map_err(|e| e.to_string())?;
+        if used != bytes.len() {
+            return Err(format!(
+                "{} trailing bytes after the auditor snapshot",
+                bytes.len() - used
+            ));
+        }
+        if snap.version != SNAPSHOT_VERSION {
+            return Err(format!(
+                "auditor snapshot version {}, this auditor reads {SNAPSHOT_VERSION}",
+                snap.version
+            ));
+        }
+        let mut registry = Registry::new(snap.legacy);
+        for key in snap.keys {
+            registry.restore(key).map_err(|e| e.to_string())?;
+        }
+        let mut a = Auditor::new(&snap.origin, registry);
+        a.size = snap.size;
+        a.prev = Hash(snap.prev);
+        a.time_ms = snap.time_ms;
+        a.frontier = snap
+            .frontier
+            .into_iter()
+            .map(|(l, h)| (l, Hash(h)))
+            .collect();
+        a.seen = snap.seen.into_iter().map(|(h, i)| (Hash(h), i)).collect();
+        a.submitted = snap.submitted;
+        a.derived = snap.derived;
+        a.engine = Engine::restore(&snap.engine)?;
+        a.verified_size = Some(a.size);
+        Ok(a)
+    }
+
+    /// The log's origin this auditor checks.
+    #[must_use]
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// The rules engine's state after the entries fed so far.
@@ -440,6 +561,9 @@ impl Auditor {
                 signed: checkpoint.root(),
             });
         }
+        self.verified_size = Some(self.size);
+        // The verifier threads are gone; later entries go to fresh ones.
+        self.sigs = SigPool::start(2);
         Ok(Summary {
             size: self.size,
             root,

@@ -4,6 +4,7 @@
 use lvyue_ledger::event::{Event, KeyRegistration};
 use lvyue_ledger::keys::{KeyName, Signer};
 use lvyue_ledger::record::Signed;
+use lvyue_ledger::tlog;
 use lvyue_ledger::types::{Name, Role, SignerName, Subject};
 use lvyue_ledger::uscc::Uscc;
 use lvyue_node::clock::FixedClock;
@@ -156,6 +157,50 @@ impl TestNode {
         let view = self.node.sequencer.view().expect("running");
         view.audit(&self.node.origin, &self.node.vkey)
             .expect("log audits clean")
+    }
+
+    /// GETs `path` as bytes; panics unless the answer is 200.
+    pub fn get_bytes(&self, path: &str) -> Vec<u8> {
+        ureq::get(&format!("{}{path}", self.url))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .into_body()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .expect("body")
+    }
+
+    /// Writes an offline export of the log into `dir`, fetched over HTTP
+    /// with the node's tile API (independent of `lvyue-node export`):
+    /// `checkpoint`, every full hash tile and entry bundle, and the partial
+    /// ones of the checkpoint's size. Returns the exported size.
+    pub fn export_dir(&self, dir: &std::path::Path) -> u64 {
+        let note = self.get_bytes("/checkpoint");
+        let text = String::from_utf8(note.clone()).expect("utf-8 checkpoint");
+        let size: u64 = text
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .expect("checkpoint size line");
+        let write = |path: &str, data: &[u8]| {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&file, data).expect("write");
+        };
+        write("checkpoint", &note);
+        for t in tlog::tiles_for_size(0, size) {
+            write(
+                &t.entries_path(),
+                &self.get_bytes(&format!("/{}", t.entries_path())),
+            );
+        }
+        for level in 0..8u8 {
+            for t in tlog::tiles_for_size(level, size) {
+                write(&t.path(), &self.get_bytes(&format!("/{}", t.path())));
+            }
+        }
+        size
     }
 
     /// Stops the server and the sequencer (closing the store).

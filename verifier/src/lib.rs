@@ -1,27 +1,58 @@
 //! lvyue-verifier: checks lvyue receipts and whole logs, trusting nothing
 //! the node says except what the log's key signed.
 //!
-//! In scope: offline receipts (entry + C2SP tlog-proof), full audits of a
-//! node over HTTP (checkpoint + C2SP entry bundles). Never links sled, axum
-//! or tokio. Exit codes: 0 verified · 1 violation proven · 2 could not check.
+//! In scope: offline receipts (entry + C2SP tlog-proof), consistency between
+//! two kept checkpoints, and full or incremental audits of a log read from a
+//! node over HTTP or from an offline export folder (checkpoint + C2SP tiles
+//! and entry bundles, [`source`]). Not in scope: disclosure exports and
+//! credit reports. Never links sled, axum or tokio. Exit codes:
+//! 0 verified · 1 violation proven · 2 could not check.
 #![forbid(unsafe_code)]
 
-use lvyue_ledger::admission::Registry;
-use lvyue_ledger::audit::{Auditor, Summary, Violation};
+pub mod audit;
+pub mod source;
+pub mod state;
+
+use lvyue_ledger::audit::Violation;
 use lvyue_ledger::checkpoint::{self, Origin, VerifiedCheckpoint};
 use lvyue_ledger::keys::VerifierKey;
-use lvyue_ledger::tlog::{TILE_WIDTH, Tile};
 use lvyue_ledger::tlog_proof::TlogProof;
+
+pub use audit::{AuditReport, audit};
+pub use source::Source;
 
 /// Outcome of a failed check: tampering proven, or unable to check.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The inputs prove a violation (exit code 1).
     #[error("VIOLATION: {0}")]
-    Violation(String),
+    Violation(Box<Proven>),
     /// The check could not be completed (exit code 2).
     #[error("could not check: {0}")]
     CouldNotCheck(String),
+}
+
+/// A proven violation: what is wrong, where, and what was expected and
+/// found instead. It stands on its own (see [`Misbehaviour`]).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Proven {
+    pub message: String,
+    /// The first log index that is wrong, where the violation is about an entry.
+    pub first_bad_index: Option<u64>,
+    pub expected: Option<String>,
+    pub found: Option<String>,
+    /// Two signed checkpoints that contradict each other, with the proof.
+    pub misbehaviour: Option<Misbehaviour>,
+}
+
+impl std::fmt::Display for Proven {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(m) = &self.misbehaviour {
+            write!(f, "\n{m}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Failure {
@@ -33,11 +64,90 @@ impl Failure {
             Failure::CouldNotCheck(_) => 2,
         }
     }
+
+    /// A violation described by a message only.
+    #[must_use]
+    pub fn violation(message: String) -> Failure {
+        Failure::Violation(Box::new(Proven {
+            message,
+            ..Proven::default()
+        }))
+    }
 }
 
 impl From<Violation> for Failure {
     fn from(v: Violation) -> Failure {
-        Failure::Violation(v.to_string())
+        let message = v.to_string();
+        let some = |s: String| Some(s);
+        let (index, expected, found) = match v {
+            Violation::Decode { index, error } => (
+                Some(index),
+                some("a canonical entry (docs/FORMAT.md)".into()),
+                some(error),
+            ),
+            Violation::WrongIndex { index, found } => (
+                Some(index),
+                some(format!("index {index}")),
+                some(format!("index {found}")),
+            ),
+            Violation::BrokenChain {
+                index,
+                expected,
+                found,
+            } => (Some(index), some(expected.to_hex()), some(found.to_hex())),
+            Violation::TimeWentBack {
+                index,
+                previous,
+                found,
+            } => (
+                Some(index),
+                some(format!("node time >= {previous}")),
+                some(found.to_string()),
+            ),
+            Violation::NotAdmissible { index, reason } => (
+                Some(index),
+                some("an admissible submission".into()),
+                some(reason),
+            ),
+            Violation::Replay { index, first } => (
+                Some(index),
+                some("a new submission".into()),
+                some(format!("a replay of entry {first}")),
+            ),
+            Violation::BadSignature { index, key } => (
+                Some(index),
+                some(format!("a valid signature by {key}")),
+                some("an invalid signature".into()),
+            ),
+            Violation::UnexpectedDerived { index } => (
+                Some(index),
+                some("no derived record".into()),
+                some("a derived record".into()),
+            ),
+            Violation::MissingDerived { index, expected } => {
+                (Some(index), some(expected), some("another entry".into()))
+            }
+            Violation::DerivedMismatch {
+                index,
+                expected,
+                found,
+            } => (Some(index), some(expected), some(found)),
+            Violation::RootMismatch {
+                computed, signed, ..
+            } => (None, some(signed.to_hex()), some(computed.to_hex())),
+            Violation::TooShort { size, found } => (
+                Some(found),
+                some(format!("{size} entries")),
+                some(format!("{found} entries")),
+            ),
+        };
+        Failure::Violation(Box::new(Proven {
+            message,
+            first_bad_index: index,
+            expected,
+            found,
+            misbehaviour: None,
+        }))
     }
 }
 
@@ -51,7 +161,7 @@ struct ReceiptFile {
 }
 
 /// The origin of a log is the name of its key.
-fn origin_of(vkey: &VerifierKey) -> Result<Origin, Failure> {
+pub(crate) fn origin_of(vkey: &VerifierKey) -> Result<Origin, Failure> {
     Origin::new(vkey.name().as_str())
         .map_err(|e| Failure::CouldNotCheck(format!("verifier key name is not an origin: {e}")))
 }
@@ -59,16 +169,27 @@ fn origin_of(vkey: &VerifierKey) -> Result<Origin, Failure> {
 /// Verifies a receipt JSON offline: the entry decodes canonically, and the
 /// tlog-proof proves it at its index under a checkpoint signed by `vkey`.
 pub fn verify_receipt(json: &str, vkey: &VerifierKey) -> Result<VerifiedCheckpoint, Failure> {
+    verify_receipt_at(json, vkey).map(|(cp, _)| cp)
+}
+
+/// [`verify_receipt`], also returning the entry's index.
+pub fn verify_receipt_at(
+    json: &str,
+    vkey: &VerifierKey,
+) -> Result<(VerifiedCheckpoint, u64), Failure> {
     let r: ReceiptFile =
         serde_json::from_str(json).map_err(|e| Failure::CouldNotCheck(format!("receipt: {e}")))?;
     let (cp, index) = verify_tlog_proof(&r.proof, &r.entry, vkey)?;
     if index != r.index {
-        return Err(Failure::Violation(format!(
-            "receipt says index {}, its proof says {index}",
-            r.index
-        )));
+        return Err(Failure::Violation(Box::new(Proven {
+            message: format!("receipt says index {}, its proof says {index}", r.index),
+            first_bad_index: Some(r.index),
+            expected: Some(format!("index {index}")),
+            found: Some(format!("index {}", r.index)),
+            misbehaviour: None,
+        })));
     }
-    Ok(cp)
+    Ok((cp, index))
 }
 
 /// Verifies a `c2sp.org/tlog-proof@v1` text for canonical `entry` bytes
@@ -82,93 +203,51 @@ pub fn verify_tlog_proof(
 ) -> Result<(VerifiedCheckpoint, u64), Failure> {
     let proof = TlogProof::parse(proof_text)
         .map_err(|e| Failure::CouldNotCheck(format!("tlog-proof: {e}")))?;
-    let decoded = lvyue_ledger::record::Entry::decode(entry)
-        .map_err(|e| Failure::Violation(format!("entry: {e}")))?;
+    let decoded = lvyue_ledger::record::Entry::decode(entry).map_err(|e| {
+        Failure::Violation(Box::new(Proven {
+            message: format!("entry: {e}"),
+            first_bad_index: Some(proof.index()),
+            expected: Some("a canonical entry (docs/FORMAT.md)".into()),
+            found: Some(e.to_string()),
+            misbehaviour: None,
+        }))
+    })?;
     if decoded.index != proof.index() {
-        return Err(Failure::Violation(format!(
-            "entry says index {}, its proof says {}",
-            decoded.index,
-            proof.index()
-        )));
+        return Err(Failure::Violation(Box::new(Proven {
+            message: format!(
+                "entry says index {}, its proof says {}",
+                decoded.index,
+                proof.index()
+            ),
+            first_bad_index: Some(proof.index()),
+            expected: Some(format!("index {}", proof.index())),
+            found: Some(format!("index {}", decoded.index)),
+            misbehaviour: None,
+        })));
     }
     let origin = origin_of(vkey)?;
-    let cp = proof
-        .verify(entry, &origin, vkey)
-        .map_err(|e| Failure::Violation(e.to_string()))?;
+    let cp = proof.verify(entry, &origin, vkey).map_err(|e| {
+        Failure::Violation(Box::new(Proven {
+            message: e.to_string(),
+            first_bad_index: Some(proof.index()),
+            ..Proven::default()
+        }))
+    })?;
     Ok((cp, proof.index()))
 }
 
-/// Fetches `url` as bytes.
-fn fetch(url: &str) -> Result<Vec<u8>, Failure> {
-    let resp = ureq::get(url)
-        .call()
-        .map_err(|e| Failure::CouldNotCheck(format!("{url}: {e}")))?;
-    resp.into_body()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .map_err(|e| Failure::CouldNotCheck(format!("{url}: {e}")))
-}
-
-/// Splits a C2SP entry bundle into entries.
-fn split_bundle<'a>(data: &'a [u8], want: u64, tile: &str) -> Result<Vec<&'a [u8]>, Failure> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while let [a, b, tail @ ..] = rest {
-        let len = usize::from(u16::from_be_bytes([*a, *b]));
-        if tail.len() < len {
-            return Err(Failure::Violation(format!(
-                "{tile}: truncated entry bundle"
-            )));
-        }
-        out.push(&tail[..len]);
-        rest = &tail[len..];
-    }
-    if !rest.is_empty() || out.len() as u64 != want {
-        return Err(Failure::Violation(format!(
-            "{tile}: bundle holds {} entries, want {want}",
-            out.len()
-        )));
-    }
-    Ok(out)
-}
-
-/// Audits a node over HTTP: its signed checkpoint, then every entry from
-/// the entry bundles (see `lvyue_ledger::audit` for the steps).
+/// Audits a node over HTTP from scratch: [`audit`] with a URL and no state.
 pub fn audit_url(
     base: &str,
     vkey: &VerifierKey,
     mut progress: impl FnMut(u64, u64),
-) -> Result<Summary, Failure> {
-    let base = base.trim_end_matches('/');
-    let origin = origin_of(vkey)?;
-    let note = fetch(&format!("{base}/checkpoint"))?;
-    let cp = checkpoint::open(&note, &origin, vkey)
-        .map_err(|e| Failure::Violation(format!("checkpoint: {e}")))?;
-    let size = cp.size();
-    let mut auditor = Auditor::new(origin.as_str(), Registry::default());
-    let mut n = 0;
-    while n * TILE_WIDTH < size {
-        let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
-        let tile = Tile {
-            level: 0,
-            n,
-            width: width as u16,
-        };
-        let path = tile.entries_path();
-        let data = fetch(&format!("{base}/{path}"))?;
-        for entry in split_bundle(&data, width, &path)? {
-            auditor.feed(entry)?;
-        }
-        n += 1;
-        progress(auditor.size(), size);
-    }
-    Ok(auditor.finish(&cp)?)
+) -> Result<AuditReport, Failure> {
+    audit(&Source::parse(base), vkey, None, &mut progress)
 }
 
 /// A self-contained proof that a log misbehaved: both signed checkpoints and,
 /// where one applies, the consistency proof that fails between them.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Misbehaviour {
     pub kind: &'static str,
     pub old_checkpoint: String,
@@ -216,7 +295,17 @@ pub fn check_consistency(
             new_checkpoint: text(new),
             proof: proof.iter().map(|h| h.to_hex()).collect(),
         };
-        Failure::Violation(m.to_string())
+        Failure::Violation(Box::new(Proven {
+            message: format!("{kind} (old size {}, new size {})", o.size(), n.size()),
+            first_bad_index: None,
+            expected: Some(format!(
+                "a tree of size >= {} extending root {}",
+                o.size(),
+                o.root()
+            )),
+            found: Some(format!("size {} with root {}", n.size(), n.root())),
+            misbehaviour: Some(m),
+        }))
     };
     if n.size() < o.size() {
         return Err(proven(
@@ -260,11 +349,10 @@ pub fn fetch_consistency_proof(
     old: u64,
     new: u64,
 ) -> Result<Vec<lvyue_ledger::Hash>, Failure> {
-    let url = format!(
-        "{}/v1/proof/consistency?old={old}&new={new}",
-        base.trim_end_matches('/')
-    );
-    let body = fetch(&url)?;
+    let node = Source::parse(base);
+    let path = format!("v1/proof/consistency?old={old}&new={new}");
+    let url = node.locate(&path);
+    let body = node.get(&path)?;
     #[derive(serde::Deserialize)]
     struct Answer {
         proof: Vec<lvyue_ledger::Hash>,

@@ -19,7 +19,11 @@ pub const T0: i64 = 1_767_225_600_000;
 
 /// A running test node.
 pub struct TestNode {
-    pub dir: tempfile::TempDir,
+    /// The temporary data folder (`None` for a reopened node, whose folder
+    /// the first node owns).
+    pub dir: Option<tempfile::TempDir>,
+    /// The data folder.
+    pub path: std::path::PathBuf,
     pub url: String,
     pub node: Node,
     pub clock: Arc<FixedClock>,
@@ -39,10 +43,32 @@ impl TestNode {
     /// Starts a node with the given settings on its own runtime thread.
     pub fn start_with(server_config: ServerConfig, seq: SequencerConfig) -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
-        let clock = Arc::new(FixedClock::new(T0));
+        let path = dir.path().to_path_buf();
+        TestNode::serve(Some(dir), &path, server_config, seq, T0)
+    }
+
+    /// Opens the data folder of a stopped node again (the caller keeps the
+    /// first node, which owns the temporary folder, alive), clock at `now_ms`.
+    pub fn reopen(
+        path: &std::path::Path,
+        server_config: ServerConfig,
+        seq: SequencerConfig,
+        now_ms: i64,
+    ) -> TestNode {
+        TestNode::serve(None, path, server_config, seq, now_ms)
+    }
+
+    fn serve(
+        owned: Option<tempfile::TempDir>,
+        path: &std::path::Path,
+        server_config: ServerConfig,
+        seq: SequencerConfig,
+        now_ms: i64,
+    ) -> TestNode {
+        let clock = Arc::new(FixedClock::new(now_ms));
         let opts = InitOptions::default();
-        let node = node::open(dir.path(), &opts, clock.clone(), seq).expect("open node");
-        let office = Signer::read_file(&dir.path().join("keys/office.key")).expect("office key");
+        let node = node::open(path, &opts, clock.clone(), seq).expect("open node");
+        let office = Signer::read_file(&path.join("keys/office.key")).expect("office key");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let n2 = node.clone();
@@ -70,7 +96,8 @@ impl TestNode {
         TestNode {
             url: format!("http://{addr}"),
             origin: node.origin.as_str().to_string(),
-            dir,
+            dir: owned,
+            path: path.to_path_buf(),
             node,
             clock,
             office,

@@ -198,7 +198,7 @@ fn engine_state_after_restart_equals_a_fresh_replay() {
     n.audit();
     n.stop();
 
-    let store = Store::open(&n.dir.path().join("store"), &StoreConfig::default()).unwrap();
+    let store = Store::open(&n.path.as_path().join("store"), &StoreConfig::default()).unwrap();
     let mut registry = Registry::default();
     for s in store.view().key_states().unwrap() {
         registry.restore(s).unwrap();

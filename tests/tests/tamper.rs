@@ -15,7 +15,7 @@ fn log_with_entries(n: u32) -> (TestNode, std::path::PathBuf) {
     let origin = node.node.origin.clone();
     let vkey = node.node.vkey.clone();
     node.stop();
-    let path = node.dir.path().join("store");
+    let path = node.path.as_path().join("store");
     // The untampered store audits clean.
     let store = Store::open(&path, &StoreConfig::default()).unwrap();
     store.view().audit(&origin, &vkey).expect("clean log");

@@ -87,13 +87,13 @@ fn clean_log() -> Log {
     }
     n.audit();
     n.stop();
-    let store = Store::open(&n.dir.path().join("store"), &StoreConfig::default()).unwrap();
+    let store = Store::open(&n.path.as_path().join("store"), &StoreConfig::default()).unwrap();
     let entries = store
         .view()
         .entries(0, store.head().size)
         .map(|r| Entry::decode(&r.unwrap().1).unwrap())
         .collect();
-    let node_key = Signer::read_file(&n.dir.path().join("keys/node.key")).unwrap();
+    let node_key = Signer::read_file(&n.path.as_path().join("keys/node.key")).unwrap();
     Log {
         entries,
         node_key,

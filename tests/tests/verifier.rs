@@ -89,7 +89,7 @@ fn consistency_between_kept_checkpoints_and_proofs_of_misbehaviour() {
 
     // A forger with the node key signs another tree of the same size: a fork.
     let node_key =
-        lvyue_ledger::keys::Signer::read_file(&n.dir.path().join("keys/node.key")).unwrap();
+        lvyue_ledger::keys::Signer::read_file(&n.path.as_path().join("keys/node.key")).unwrap();
     let forged = sign_checkpoint(
         &Checkpoint::new(n.node.origin.clone(), 6, lvyue_ledger::Hash([1; 32])),
         &node_key,

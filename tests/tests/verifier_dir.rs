@@ -253,7 +253,7 @@ fn rollback_and_fork_against_the_saved_state_are_proven() {
     );
 
     // A larger tree signed with the node key that does not extend the saved one.
-    let node_key = Signer::read_file(&n.dir.path().join("keys/node.key")).unwrap();
+    let node_key = Signer::read_file(&n.path.as_path().join("keys/node.key")).unwrap();
     let forged = sign_checkpoint(
         &Checkpoint::new(n.node.origin.clone(), 22, lvyue_ledger::Hash([2; 32])),
         &node_key,

@@ -165,7 +165,11 @@ fn notifications_reach_the_webhook_in_order_with_retries() {
 
     // Registration errors name the problem and store nothing.
     let (s, b) = register_hook(&n, &firm_key, &uscc(2), &rx.url, 1);
-    assert_eq!((s, b["error"].as_str()), (409, Some("stale_registration")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (409, Some("stale_registration")),
+        "{b}"
+    );
     let (s, b) = register_hook(&n, &dept, &uscc(2), "http://elsewhere.example/x", 2);
     assert_eq!((s, b["error"].as_str()), (403, Some("not_holder")), "{b}");
     let (s, b) = register_hook(&n, &firm_key, &uscc(2), "ftp://x", 3);
@@ -184,21 +188,37 @@ fn notifications_reach_the_webhook_in_order_with_retries() {
     // of a filing on 2026-01-01), overdue warning, default, score change.
     n.clock.set(T0 + 40 * DAY);
     wait_until("default delivered", 20, || {
-        delivered(&rx).iter().any(|d| {
-            serde_json::from_slice::<Value>(&d.body).unwrap()["kind"] == "default"
-        })
+        delivered(&rx)
+            .iter()
+            .any(|d| serde_json::from_slice::<Value>(&d.body).unwrap()["kind"] == "default")
     });
     let got = delivered(&rx);
     let kinds: Vec<String> = got
         .iter()
-        .map(|d| serde_json::from_slice::<Value>(&d.body).unwrap()["kind"].as_str().unwrap().to_string())
+        .map(|d| {
+            serde_json::from_slice::<Value>(&d.body).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(kinds, ["reminder", "reminder", "overdue", "default"], "{kinds:?}");
+    assert_eq!(
+        kinds,
+        ["reminder", "reminder", "overdue", "default"],
+        "{kinds:?}"
+    );
     let indexes: Vec<u64> = got
         .iter()
-        .map(|d| serde_json::from_slice::<Value>(&d.body).unwrap()["index"].as_u64().unwrap())
+        .map(|d| {
+            serde_json::from_slice::<Value>(&d.body).unwrap()["index"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
-    assert!(indexes.windows(2).all(|w| w[0] < w[1]), "log order: {indexes:?}");
+    assert!(
+        indexes.windows(2).all(|w| w[0] < w[1]),
+        "log order: {indexes:?}"
+    );
     // The two failed attempts were for the first notification, retried with the same key.
     let all = rx.seen.lock().unwrap().clone();
     assert_eq!(all[0].0, 500);
@@ -210,7 +230,7 @@ fn notifications_reach_the_webhook_in_order_with_retries() {
     // Each body is signed by the node key.
     let vkey: &VerifierKey = &n.node.vkey;
     for d in &got {
-        let sig = d.signature.rsplit('+').next().unwrap();
+        let sig = d.signature.splitn(3, '+').nth(2).unwrap();
         let sig: [u8; 64] = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sig)
             .unwrap()
             .try_into()
@@ -239,7 +259,7 @@ fn notifications_appended_while_the_receiver_is_down_survive_a_restart() {
     wait_until("default appended", 10, || n.size() >= before + 6);
     // Restart the node on the same folder, then bring a receiver up and
     // point the webhook at it.
-    let dir = n.dir.path().to_path_buf();
+    let dir = n.path.clone();
     n.stop();
     let n2 = TestNode::reopen(&dir, sc, qc, T0 + 40 * DAY);
     let rx = receiver(0);
@@ -248,9 +268,18 @@ fn notifications_appended_while_the_receiver_is_down_survive_a_restart() {
     wait_until("backlog delivered", 20, || delivered(&rx).len() >= 4);
     let kinds: Vec<String> = delivered(&rx)
         .iter()
-        .map(|d| serde_json::from_slice::<Value>(&d.body).unwrap()["kind"].as_str().unwrap().to_string())
+        .map(|d| {
+            serde_json::from_slice::<Value>(&d.body).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(kinds, ["reminder", "reminder", "overdue", "default"], "{kinds:?}");
+    assert_eq!(
+        kinds,
+        ["reminder", "reminder", "overdue", "default"],
+        "{kinds:?}"
+    );
     n2.audit();
     drop(n);
 }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod exports;
 pub mod source;
 pub mod state;
 

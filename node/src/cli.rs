@@ -426,7 +426,24 @@ fn serve(s: &Settings) -> Result<(), CliError> {
             node.vkey
         ))?;
         let shutdown = async {
+            // Ctrl-C or SIGTERM: stop accepting, finish the batch, snapshot, close.
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    () = async {
+                        match term.as_mut() {
+                            Some(t) => { t.recv().await; }
+                            None => std::future::pending::<()>().await,
+                        }
+                    } => {}
+                }
+            }
+            #[cfg(not(unix))]
             let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutdown signal received");
         };
         server::run(listener, node, server_config, shutdown)
             .await

@@ -154,6 +154,10 @@ pub struct ListRow {
     /// Index of the `ListChanged` record that listed the entity.
     pub index: u64,
     pub time_ms: i64,
+    /// Calendar day the listing took effect (a black listing: its demand
+    /// notice's day, the day the rule applied; otherwise the day of the
+    /// entry that recorded it).
+    pub day: i32,
     pub reason: String,
     /// The record that caused it (for the black list: the demand notice).
     pub cause: u64,
@@ -165,6 +169,10 @@ pub struct NoticeRow {
     pub entity: Subject,
     pub defaults: Vec<u64>,
     pub time_ms: i64,
+    /// Calendar day the notice took effect (the day the rule applied,
+    /// which is before the recording entry's day when a deadline fired
+    /// while the node was idle).
+    pub day: i32,
     pub rules: BookRules,
 }
 
@@ -222,11 +230,16 @@ pub fn apply_event(rows: &mut impl Rows, index: u64, event: &Event) {
 }
 
 /// Folds a derived record at `index`, node time `time_ms`, into the book.
+/// `notice_day` gives the calendar day on which the rules engine published
+/// the demand notice at a log index (the engine's record of it): a notice
+/// fired by a deadline takes effect on the deadline's day, which the entry
+/// time does not show.
 pub fn apply_derived(
     rows: &mut impl Rows,
     index: u64,
     time_ms: i64,
     d: &Derived,
+    notice_day: &dyn Fn(u64) -> Option<i32>,
 ) -> Result<(), RowsError> {
     match d {
         Derived::ScoreChanged { entity, total, .. } => {
@@ -244,12 +257,18 @@ pub fn apply_derived(
         } => {
             let key = k(&[b"bL", &[list_byte(*list)], &subject_key(entity)]);
             if *listed {
+                let recorded = time::day_of(time_ms, rules(rows)?.utc_offset_minutes);
+                let day = match list {
+                    ListKind::Black => notice_day(*cause).unwrap_or(recorded),
+                    ListKind::Red => recorded,
+                };
                 rows.put(
                     key,
                     encode_row(&ListRow {
                         entity: entity.clone(),
                         index,
                         time_ms,
+                        day,
                         reason: reason.as_str().to_string(),
                         cause: *cause,
                     }),
@@ -268,12 +287,15 @@ pub fn apply_derived(
             entity, defaults, ..
         } => {
             let r = rules(rows)?;
+            let day =
+                notice_day(index).unwrap_or_else(|| time::day_of(time_ms, r.utc_offset_minutes));
             rows.put(
                 k(&[b"bn", &index.to_be_bytes()]),
                 encode_row(&NoticeRow {
                     entity: entity.clone(),
                     defaults: defaults.clone(),
                     time_ms,
+                    day,
                     rules: r,
                 }),
             );
@@ -328,8 +350,8 @@ pub struct Disclosure {
     pub demand_notices: Vec<NoticeItem>,
 }
 
-fn date_of(time_ms: i64, offset: i32) -> Date {
-    Date::from_days(time::day_of(time_ms, offset)).unwrap_or_else(|_| {
+fn date_of_day(day: i32) -> Date {
+    Date::from_days(day).unwrap_or_else(|_| {
         Date::from_days(0).unwrap_or_else(|_| unreachable!("day 0 is a valid date"))
     })
 }
@@ -381,10 +403,6 @@ pub fn disclosure(
     size: u64,
     root: Hash,
 ) -> Result<Disclosure, RowsError> {
-    let offset = match rows.get(b"bR")? {
-        Some(b) => decode_row::<BookRules>(&b)?.utc_offset_minutes,
-        None => RuleSet::default().utc_offset_minutes,
-    };
     let listings = |list: u8| -> Result<Vec<Listing>, RowsError> {
         let mut out = Vec::new();
         for (_, v) in rows.scan(&[b'b', b'L', list])? {
@@ -394,7 +412,7 @@ pub fn disclosure(
                 entity: r.entity,
                 name,
                 score,
-                since: date_of(r.time_ms, offset),
+                since: date_of_day(r.day),
                 since_index: r.index,
                 reason: r.reason,
                 cause: r.cause,
@@ -415,7 +433,7 @@ pub fn disclosure(
         );
         let n: NoticeRow = decode_row(&v)?;
         let (name, _) = name_and_score(rows, &n.entity)?;
-        let published = date_of(n.time_ms, n.rules.utc_offset_minutes);
+        let published = date_of_day(n.day);
         demand_notices.push(NoticeItem {
             index,
             entity: n.entity,

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the index layout; a store whose index is of another version
 /// (or has none) is re-indexed from its log at open.
-pub const INDEX_VERSION: &str = "1";
+pub const INDEX_VERSION: &str = "2";
 /// Meta row naming the index version.
 pub const INDEX_META: &str = "index_version";
 
@@ -603,7 +603,8 @@ impl Indexer {
                 view,
                 pending: &mut self.pending,
             };
-            if let Err(e) = book::apply_derived(&mut rows, index, time_ms, d) {
+            let notice_day = |i: u64| engine.notice_record(i).map(|n| n.day);
+            if let Err(e) = book::apply_derived(&mut rows, index, time_ms, d, &notice_day) {
                 self.error = Some(e.to_string());
             }
         }

@@ -11,6 +11,7 @@
 use crate::index::{self, CityStats, ContractView, Notification, contract_key, day_key, key};
 use crate::server::{ApiError, AppState, blocking, view};
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -49,6 +50,12 @@ impl RowsRead for ViewRows<'_> {
             .map(|(k, v)| (k.to_vec(), v.to_vec()))
             .collect())
     }
+}
+
+/// Query parameters, or a JSON `bad_query` naming what is wrong.
+fn query_params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| bad("bad_query", e.body_text()))
 }
 
 fn bad(error: &'static str, detail: impl Into<String>) -> ApiError {
@@ -187,8 +194,9 @@ fn history_page(
 pub(crate) async fn contract(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<ContractAnswer>, ApiError> {
+    let q = query_params(q)?;
     let id = parse_contract_id(&id)?;
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
@@ -327,8 +335,9 @@ fn list_status(
 pub(crate) async fn entity(
     State(s): State<AppState>,
     Path(subject): Path<String>,
-    Query(q): Query<LimitQuery>,
+    q: Result<Query<LimitQuery>, QueryRejection>,
 ) -> Result<Json<EntityAnswer>, ApiError> {
+    let q = query_params(q)?;
     let who = parse_subject(&subject)?;
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
@@ -417,52 +426,96 @@ pub(crate) async fn entity(
 #[derive(Serialize, Deserialize)]
 pub struct ListsAnswer {
     pub as_of: u64,
+    /// Listings, oldest listing first (by the index of the listing record).
     pub red_list: Vec<book::Listing>,
     pub black_list: Vec<book::Listing>,
+    /// Demand notices in force, by index.
     pub demand_notices: Vec<book::NoticeItem>,
+    /// Total items of this list (all pages).
+    pub total: usize,
+    /// Pass as `after` for the next page, when there is one.
+    pub next: Option<u64>,
 }
 
 fn current_disclosure(view: &View, origin: &str) -> Result<Disclosure, ApiError> {
     book::disclosure(&ViewRows(view), origin, view.head().size, view.head().root).map_err(internal)
 }
 
+/// The page of `items` after `after` (by `key`), at most `limit`.
+fn page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> u64,
+    after: Option<u64>,
+    limit: usize,
+) -> (Vec<T>, Option<u64>) {
+    let mut rest: Vec<T> = items
+        .into_iter()
+        .filter(|i| after.is_none_or(|a| key(i) > a))
+        .collect();
+    let next = (rest.len() > limit).then(|| key(&rest[limit - 1]));
+    rest.truncate(limit);
+    (rest, next)
+}
+
 pub(crate) async fn list(
     State(s): State<AppState>,
     Path(which): Path<String>,
+    q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<ListsAnswer>, ApiError> {
-    let (red, black) = match which.as_str() {
-        "red" => (true, false),
-        "black" => (false, true),
+    let q = query_params(q)?;
+    let red = match which.as_str() {
+        "red" => true,
+        "black" => false,
         other => {
             return Err(not_found(format!(
                 "no list {other:?}: the lists are red and black"
             )));
         }
     };
+    let limit = limit_of(q.limit)?;
     let view = view(&s)?;
     let origin = s.node.origin.as_str().to_string();
     blocking(move || {
         let d = current_disclosure(&view, &origin)?;
+        let items = if red { d.red_list } else { d.black_list };
+        let total = items.len();
+        let (items, next) = page(items, |l| l.since_index, q.after, limit);
+        let (red_list, black_list) = if red {
+            (items, Vec::new())
+        } else {
+            (Vec::new(), items)
+        };
         Ok(Json(ListsAnswer {
             as_of: d.size,
-            red_list: if red { d.red_list } else { Vec::new() },
-            black_list: if black { d.black_list } else { Vec::new() },
-            demand_notices: if black { d.demand_notices } else { Vec::new() },
+            red_list,
+            black_list,
+            demand_notices: Vec::new(),
+            total,
+            next,
         }))
     })
     .await
 }
 
-pub(crate) async fn notices(State(s): State<AppState>) -> Result<Json<ListsAnswer>, ApiError> {
+pub(crate) async fn notices(
+    State(s): State<AppState>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<ListsAnswer>, ApiError> {
+    let q = query_params(q)?;
+    let limit = limit_of(q.limit)?;
     let view = view(&s)?;
     let origin = s.node.origin.as_str().to_string();
     blocking(move || {
         let d = current_disclosure(&view, &origin)?;
+        let total = d.demand_notices.len();
+        let (demand_notices, next) = page(d.demand_notices, |n| n.index, q.after, limit);
         Ok(Json(ListsAnswer {
             as_of: d.size,
             red_list: Vec::new(),
             black_list: Vec::new(),
-            demand_notices: d.demand_notices,
+            demand_notices,
+            total,
+            next,
         }))
     })
     .await
@@ -545,8 +598,9 @@ fn warning_items(
 
 pub(crate) async fn warnings(
     State(s): State<AppState>,
-    Query(q): Query<WarningsQuery>,
+    q: Result<Query<WarningsQuery>, QueryRejection>,
 ) -> Result<Json<WarningsAnswer>, ApiError> {
+    let q = query_params(q)?;
     let limit = limit_of(q.limit)?;
     let prefix = match &q.org {
         Some(o) => key(&[b"xo", &book::subject_key(&parse_subject(o)?)]),
@@ -610,8 +664,9 @@ pub fn feed_page(
 pub(crate) async fn feed(
     State(s): State<AppState>,
     Path(subject): Path<String>,
-    Query(q): Query<PageQuery>,
+    q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<FeedAnswer>, ApiError> {
+    let q = query_params(q)?;
     let who = parse_subject(&subject)?;
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
@@ -765,8 +820,9 @@ fn csv_response(body: String, filename: &str) -> Response {
 
 pub(crate) async fn supervision(
     State(s): State<AppState>,
-    Query(q): Query<ReportQuery>,
+    q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query_params(q)?;
     let unit = q.unit.as_deref().map(parse_subject).transpose()?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
@@ -876,8 +932,9 @@ pub struct FormatQuery {
 /// current head (JSON), or its CSV rendering.
 pub(crate) async fn disclosure(
     State(s): State<AppState>,
-    Query(q): Query<FormatQuery>,
+    q: Result<Query<FormatQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query_params(q)?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

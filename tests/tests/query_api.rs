@@ -221,3 +221,60 @@ fn each_reader_sees_what_the_rules_did() {
     assert_eq!(n.get("/v1/warnings?limit=100000").0, 400);
     n.audit();
 }
+
+#[test]
+fn lists_page_in_a_stable_order_that_matches_the_disclosure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("city");
+    let opts = lvyue_node::demo::DemoOptions {
+        firms: 30,
+        contracts: 40,
+        days: 450,
+        start: lvyue_ledger::types::Date::parse("2025-01-01").unwrap(),
+        ..Default::default()
+    };
+    lvyue_node::demo::build(&path, &opts).expect("demo");
+    let end = lvyue_ledger::store::Store::open(&path.join("store"), &Default::default())
+        .expect("store")
+        .head()
+        .time_ms;
+    let n = TestNode::reopen(
+        &path,
+        ServerConfig::default(),
+        SequencerConfig::default(),
+        end,
+    );
+    let (_, body) = n.get("/v1/disclosure");
+    let signed: SignedExport<Disclosure> = serde_json::from_str(&body).expect("export");
+    for (list, expected) in [
+        ("red", &signed.content.red_list),
+        ("black", &signed.content.black_list),
+    ] {
+        assert!(expected.len() > 2, "{list} list of {}", expected.len());
+        let mut seen = Vec::new();
+        let mut after = String::new();
+        loop {
+            let p = get_json(&n, &format!("/v1/lists/{list}?limit=2{after}"));
+            assert_eq!(p["total"].as_u64(), Some(expected.len() as u64));
+            let items = p[format!("{list}_list")].as_array().unwrap().clone();
+            assert!(items.len() <= 2);
+            seen.extend(items);
+            match p["next"].as_u64() {
+                Some(k) => after = format!("&after={k}"),
+                None => break,
+            }
+        }
+        let want: Vec<Value> = expected
+            .iter()
+            .map(|l| serde_json::to_value(l).unwrap())
+            .collect();
+        assert_eq!(seen, want, "{list} pages");
+    }
+    let p = get_json(&n, "/v1/notices?limit=1");
+    assert_eq!(p["demand_notices"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        p["total"].as_u64(),
+        Some(signed.content.demand_notices.len() as u64)
+    );
+    n.audit();
+}

@@ -101,8 +101,12 @@ fn fold_log(
                 Entry::decode(bytes).map_err(|e| Failure::violation(format!("entry {i}: {e}")))?;
             match &entry.body {
                 Body::Submitted(s) => book::apply_event(&mut rows, i, &s.payload.event),
-                Body::Derived(d) => book::apply_derived(&mut rows, i, entry.time_ms, d)
-                    .map_err(|e| Failure::CouldNotCheck(e.to_string()))?,
+                Body::Derived(d) => {
+                    let engine = auditor.engine();
+                    let notice_day = |k: u64| engine.notice_record(k).map(|n| n.day);
+                    book::apply_derived(&mut rows, i, entry.time_ms, d, &notice_day)
+                        .map_err(|e| Failure::CouldNotCheck(e.to_string()))?;
+                }
             }
             i += 1;
         }

@@ -4,6 +4,11 @@
 //! lender, an auditor and the public. Every expected score is derived from
 //! the rule book (docs/RULES.md) in a comment next to it, and every test ends
 //! with a whole-log audit that re-derives every derived record.
+//!
+//! Each test is one user's story along one timeline (node time moves with
+//! the test clock), so tests are long and the file is longer than most:
+//! split up, a story's later steps would lose the indexes and totals its
+//! earlier steps established. Issue 4 asks for one file per concern.
 
 mod e2e_support;
 
@@ -592,6 +597,7 @@ fn market_entity_self_files_acknowledges_claims_objects_repairs_and_proves() {
     accepted(&n, &dept, confirm("ME-2", 1, "2026-04-15"));
     accepted(&n, &dept, confirm("ME-2", 2, "2026-04-15"));
     let approved = accepted(&n, &n.office, decide_repair(application, true));
+    // 926 + 50: the notice's deduction restored; the defaults stand (§7.1).
     assert_eq!(
         score_changes(&n, &m_org)[0],
         (50, 976, "repair".to_string(), approved)

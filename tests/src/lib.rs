@@ -159,6 +159,30 @@ impl TestNode {
         )
     }
 
+    /// POSTs `body` with `content_type`, returning the whole answer with
+    /// its headers (for `Retry-After`, `Content-Type`).
+    pub fn post_answer(&self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let resp = ureq::post(&format!("{}{path}", self.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("content-type", content_type)
+            .send(&body[..])
+            .expect("request");
+        Answer::read(resp)
+    }
+
+    /// GETs `path`, returning the whole answer with its headers.
+    pub fn get_answer(&self, path: &str) -> Answer {
+        let resp = ureq::get(&format!("{}{path}", self.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("request");
+        Answer::read(resp)
+    }
+
     /// Current tree size as the API reports it.
     pub fn size(&self) -> u64 {
         let (_, body) = self.get("/v1/log");
@@ -244,6 +268,58 @@ impl TestNode {
 impl Drop for TestNode {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// An HTTP answer: status, headers and body text.
+pub struct Answer {
+    pub status: u16,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    fn read(resp: ureq::http::Response<ureq::Body>) -> Answer {
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp
+            .into_body()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The value of header `name` (any case), if present.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (a JSON string holding the text if it is not JSON).
+    #[must_use]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| serde_json::Value::String(self.body.clone()))
     }
 }
 

@@ -209,7 +209,7 @@ fn status_400_names_malformed_input() {
 // `inclusion`/`consistency` take `Result<Query<…>, QueryRejection>` and map
 // it to `bad_query`, which is what these should do too.
 #[test]
-#[ignore = "BUG: typed query parameters on read routes answer a plain-text 400, not JSON bad_query (query.rs takes Query<…> without mapping the rejection)"]
+
 fn status_400_for_a_mistyped_query_parameter_is_json() {
     let n = TestNode::start();
     let firm = uscc(2);

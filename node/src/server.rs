@@ -699,7 +699,7 @@ async fn import(
     Ok(axum::Json(tally(
         results
             .into_iter()
-            .map(|(row, r)| item(row, r, false))
+            .map(|(row, r)| item(row, r, true))
             .collect(),
     )))
 }

@@ -425,13 +425,28 @@ fn serve(s: &Settings) -> Result<(), CliError> {
             "lvyue node {} serving on http://{addr}\n",
             node.vkey
         ))?;
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let shutdown = shutdown_signal();
         server::run(listener, node, server_config, shutdown)
             .await
             .map_err(|e| CliError::Serve(e.to_string()))
     })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `systemctl stop`,
+/// `docker stop` and Kubernetes send), so both shut the node down gracefully.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `submit`: signs an event file and submits it; writes the receipt next

@@ -8,7 +8,7 @@ use lvyue_ledger::export;
 
 /// The disclosure of §19.4, in its JSON form (docs/FORMAT.md).
 const EXAMPLE: &str = r#"{"origin": "lvyue.example/golden", "size": 6,
- "root": "927d5faa3289292755560a354826ea668bdc260d549bd01071bfd477e8ad7267",
+ "root": "7a9d2dae1d59802d101b9c40e783d16548eca1b15d12ca015a715825c37e9f56",
  "red_list": [],
  "black_list": [{"entity": {"org": "91350100M000100Y43"}, "name": "某科技有限公司", "score": 930,
                  "since": "2026-03-01", "since_index": 40, "reason": "demand notice published", "cause": 38}],
@@ -19,7 +19,7 @@ const EXAMPLE: &str = r#"{"origin": "lvyue.example/golden", "size": 6,
 /// Its content encoding (297 bytes), as §19.4 lays it out.
 const ENCODING_HEX: &str = "00000000000000146c767975652e6578616d706c652f676f6c64656e\
 0000000000000006\
-927d5faa3289292755560a354826ea668bdc260d549bd01071bfd477e8ad7267\
+7a9d2dae1d59802d101b9c40e783d16548eca1b15d12ca015a715825c37e9f56\
 0000000000000000\
 0000000000000001\
 0000000039313335303130304d303030313030593433\
@@ -50,10 +50,10 @@ fn the_format_doc_export_example_encodes_and_digests_as_stated() {
     let digest = export::digest(&d).unwrap();
     assert_eq!(
         digest.to_hex(),
-        "e508d8950c673c192febaf72a6c7758193504a77c076eef48ee838e16e4812a6"
+        "f0780d98b122a28acb7e2526d0f2429f2d448631acf5f479f7abb9391e150187"
     );
     assert_eq!(
         digest.to_base64(),
-        "5QjYlQxnPBkv669ypsd1gZNQSnfAdu70jug44W5IEqY="
+        "8HgNmLEioorLfiUm0PJCny1EhjGs9fR596u5OR4VAYc="
     );
 }

@@ -137,7 +137,8 @@ pub enum Command {
     /// Show the node's origin, tree size, verifier key and health
     Status,
     /// Write a complete offline copy of the log (checkpoint, hash tiles,
-    /// entry bundles, signed disclosure) for auditors: `lvyue-verify audit --log DIR`
+    /// entry bundles, signed disclosure) for auditors; serve DIR statically and
+    /// run `lvyue-verify audit --log URL`
     Export {
         /// Folder to write (created if missing)
         #[arg(long)]

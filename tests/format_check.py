@@ -1171,6 +1171,7 @@ def run_checks(golden):
     chk.done("%d inclusion and consistency proofs over the golden tree verify (RFC 9162)" % n_proofs)
 
     negative_cases(chk, entries)
+    export_digest_checks(chk, golden)
 
     if chk.failures:
         print()
@@ -1220,6 +1221,81 @@ def admission_checks(chk, where, index, time_ms, payload, registry, vkeys):
         kref = (k["name"], key_id(k["name"], base64.b64decode(k["public_key"])))
         chk.ok(kref not in registry, where, "key %s+%08x already registered" % kref)
         registry[kref] = {"registration": k, "registered_at": index, "revoked_at": None}
+
+
+# --- Exports (FORMAT.md 19.3, 19.4): content encoding and digest
+
+EXPORT_DIGEST_LABEL = b"lvyue/export/v1\n"
+
+# The worked example of FORMAT.md 19.4, transcribed: the disclosure JSON and
+# the digest the document states for it.
+EXPORT_EXAMPLE = {
+    "origin": "lvyue.example/golden", "size": 6,
+    "root": "7a9d2dae1d59802d101b9c40e783d16548eca1b15d12ca015a715825c37e9f56",
+    "red_list": [],
+    "black_list": [{"entity": {"org": "91350100M000100Y43"}, "name": "某科技有限公司", "score": 930,
+                    "since": "2026-03-01", "since_index": 40, "reason": "demand notice published", "cause": 38}],
+    "demand_notices": [{"index": 38, "entity": {"org": "91350100M000100Y43"}, "name": "某科技有限公司",
+                        "defaults": [12, 37], "published": "2026-03-01", "repair_from": "2026-05-30",
+                        "publicity_until": "2027-03-01"}],
+}
+EXPORT_EXAMPLE_LEN = 297
+EXPORT_EXAMPLE_DIGEST = "f0780d98b122a28acb7e2526d0f2429f2d448631acf5f479f7abb9391e150187"
+
+
+def _x_string(v):
+    b = v.encode("utf-8")
+    return len(b).to_bytes(8, "big") + b
+
+
+def _x_date(v):
+    days = (datetime.date.fromisoformat(v) - datetime.date(1970, 1, 1)).days
+    return days.to_bytes(4, "big", signed=True)
+
+
+def _x_subject(v):
+    if "org" in v:
+        return (0).to_bytes(4, "big") + v["org"].encode("ascii")
+    p = v["person"]
+    return (1).to_bytes(4, "big") + _x_string(p["masked_name"]) + bytes.fromhex(p["commitment"])
+
+
+def _x_vec(items, f):
+    return len(items).to_bytes(8, "big") + b"".join(f(x) for x in items)
+
+
+def _x_u64(v):
+    return v.to_bytes(8, "big")
+
+
+def _x_listing(v):
+    return (_x_subject(v["entity"]) + _x_string(v["name"]) + v["score"].to_bytes(8, "big", signed=True)
+            + _x_date(v["since"]) + _x_u64(v["since_index"]) + _x_string(v["reason"]) + _x_u64(v["cause"]))
+
+
+def _x_notice(v):
+    return (_x_u64(v["index"]) + _x_subject(v["entity"]) + _x_string(v["name"]) + _x_vec(v["defaults"], _x_u64)
+            + _x_date(v["published"]) + _x_date(v["repair_from"]) + _x_date(v["publicity_until"]))
+
+
+def encode_disclosure(v):
+    """FORMAT.md 19.3: the Disclosure's fields in order, no version byte."""
+    return (_x_string(v["origin"]) + _x_u64(v["size"]) + bytes.fromhex(v["root"])
+            + _x_vec(v["red_list"], _x_listing) + _x_vec(v["black_list"], _x_listing)
+            + _x_vec(v["demand_notices"], _x_notice))
+
+
+def export_digest_checks(chk, golden):
+    chk.group = "exports"
+    data = encode_disclosure(EXPORT_EXAMPLE)
+    chk.ok(len(data) == EXPORT_EXAMPLE_LEN, "export example length", "%d bytes" % len(data))
+    digest = sha256(EXPORT_DIGEST_LABEL + data).hex()
+    chk.ok(digest == EXPORT_EXAMPLE_DIGEST, "export example digest", digest)
+    # The example's tree is the golden log's size-6 tree: its root is the checkpoint's.
+    cp = [c for c in golden["checkpoints"] if c["size"] == EXPORT_EXAMPLE["size"]]
+    chk.ok(bool(cp) and cp[0]["root"] == EXPORT_EXAMPLE["root"], "export example root",
+           "is not the golden size-6 root")
+    chk.done("export content digest = SHA-256(lvyue/export/v1 0A || encoding) of the 19.4 example")
 
 
 def dissect(golden, index):

@@ -137,7 +137,8 @@ pub enum Command {
     /// Show the node's origin, tree size, verifier key and health
     Status,
     /// Write a complete offline copy of the log (checkpoint, hash tiles,
-    /// entry bundles, signed disclosure) for auditors: `lvyue-verify audit --log DIR`
+    /// entry bundles, signed disclosure) for auditors; serve DIR statically and
+    /// run `lvyue-verify audit --log URL`
     Export {
         /// Folder to write (created if missing)
         #[arg(long)]
@@ -425,30 +426,29 @@ fn serve(s: &Settings) -> Result<(), CliError> {
             "lvyue node {} serving on http://{addr}\n",
             node.vkey
         ))?;
-        let shutdown = async {
-            // Ctrl-C or SIGTERM: stop accepting, finish the batch, snapshot, close.
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    () = async {
-                        match term.as_mut() {
-                            Some(t) => { t.recv().await; }
-                            None => std::future::pending::<()>().await,
-                        }
-                    } => {}
-                }
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutdown signal received");
-        };
+        let shutdown = shutdown_signal();
         server::run(listener, node, server_config, shutdown)
             .await
             .map_err(|e| CliError::Serve(e.to_string()))
     })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `systemctl stop`,
+/// `docker stop` and Kubernetes send), so both shut the node down gracefully.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            tracing::info!("shutdown signal received");
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `submit`: signs an event file and submits it; writes the receipt next

@@ -3,8 +3,9 @@
 //! `DIR/checkpoint`, every hash tile `DIR/tile/<L>/<N>[.p/<W>]` and every
 //! entry bundle `DIR/tile/entries/<N>[.p/<W>]` of the checkpoint's tree —
 //! plus the signed disclosure export at that checkpoint
-//! (`DIR/disclosure.json`, `DIR/disclosure.csv`). `lvyue-verify audit --log
-//! DIR` replays it with no network.
+//! (`DIR/disclosure.json`, `DIR/disclosure.csv`). Served by any static file
+//! server, it is a read-only tlog-tiles log that `lvyue-verify audit --log
+//! URL` replays (docs/FORMAT.md §19.9).
 //!
 //! Tiles are written first and the checkpoint last, each file through a
 //! temporary name and a rename, so an interrupted export never holds a

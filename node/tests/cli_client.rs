@@ -1145,3 +1145,73 @@ fn default_objection_decision_and_revocation() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("403 revoked_key"), "{}", r.stderr);
 }
+
+/// Regression (issue 4, import idempotency): importing the same file again
+/// answers `exists` with the first import's index for every row, and the
+/// command succeeds. (A merge once left `POST /v1/import` answering a
+/// re-imported row as `rejected`, 409 `duplicate`.)
+#[test]
+fn regression_importing_the_same_file_again_answers_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("data"));
+    let office = node.office_key();
+    let feed = path(dir.path(), "feed.key");
+    run(&["keygen", "--out", &feed, "--name", "feed"], &[]).ok();
+    node.run(&[
+        "register",
+        "--key",
+        &office,
+        "--holder-uscc",
+        &uscc(9),
+        "--holder-name",
+        "公共资源交易中心",
+        "--role",
+        "data_feed",
+        "--key-file",
+        &feed,
+    ])
+    .ok();
+    let (a, b) = (uscc(1), uscc(2));
+    let file = dir.path().join("rows.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "external_ref,id,category,name,amount_fen,signed,party_a,party_a_name,party_a_role,party_b,party_b_name,party_b_role,milestones\n\
+             R-1,BJ-1,construction,工程,100,2025-01-01,{a},局,甲方,{b},公司,乙方,1|b>a|2025-06-01|100|竣工\n\
+             R-2,BJ-2,construction,工程,7,2025-01-01,{a},局,甲方,{b},公司,乙方,1|b>a|2025-06-01|7|竣工\n"
+        ),
+    )
+    .unwrap();
+    let import = || {
+        node.run(&[
+            "import",
+            "--json",
+            "--feed-key",
+            &feed,
+            file.to_str().unwrap(),
+        ])
+        .ok()
+        .json()
+    };
+    let first = import();
+    assert_eq!(
+        (first["accepted"].as_u64(), first["exists"].as_u64()),
+        (Some(2), Some(0)),
+        "{first}"
+    );
+    let again = import();
+    assert_eq!(
+        (again["accepted"].as_u64(), again["exists"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    for (r1, r2) in first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(again["results"].as_array().unwrap())
+    {
+        assert_eq!(r2["status"], "exists", "{again}");
+        assert_eq!(r1["index"], r2["index"], "{again}");
+    }
+}

@@ -77,7 +77,7 @@ pub fn parse_subject(s: &str) -> Result<Subject, ApiError> {
         })?;
         // The masked name is not part of the key; any valid one will do.
         let masked_name =
-            lvyue_ledger::types::MaskedName::new("某某").map_err(|e| bad("invalid_subject", e))?;
+            lvyue_ledger::types::MaskedName::new("匿某").map_err(|e| bad("invalid_subject", e))?;
         return Ok(Subject::Person {
             masked_name,
             commitment,
@@ -86,6 +86,39 @@ pub fn parse_subject(s: &str) -> Result<Subject, ApiError> {
     Uscc::parse(s)
         .map(Subject::Org)
         .map_err(|e| bad("invalid_uscc", format!("{s:?}: {e}")))
+}
+
+/// A person as the log names them (masked name included), found through
+/// the record that last named them; organisations are returned as they are.
+pub fn resolve_subject(view: &View, who: Subject) -> Result<Subject, String> {
+    let Subject::Person { commitment, .. } = &who else {
+        return Ok(who);
+    };
+    let Some(row) = view
+        .index_row(&key(&[b"bN", &book::subject_key(&who)]))
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(who);
+    };
+    let named: book::NameRow = book::decode_row(&row).map_err(|e| e.to_string())?;
+    let Some(bytes) = view.entry(named.index).map_err(|e| e.to_string())? else {
+        return Ok(who);
+    };
+    let entry = Entry::decode(&bytes).map_err(|e| e.to_string())?;
+    let found = match &entry.body {
+        Body::Submitted(s) => match &s.payload.event {
+            lvyue_ledger::event::Event::ContractFiled { contract } => contract
+                .parties
+                .iter()
+                .map(|p| &p.subject)
+                .find(|s| matches!(s, Subject::Person { commitment: c, .. } if c == commitment))
+                .cloned(),
+            lvyue_ledger::event::Event::KeyRegistered { key } => Some(key.holder.clone()),
+            _ => None,
+        },
+        Body::Derived(_) => None,
+    };
+    Ok(found.unwrap_or(who))
 }
 
 fn parse_contract_id(s: &str) -> Result<ContractId, ApiError> {
@@ -342,6 +375,7 @@ pub(crate) async fn entity(
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
     blocking(move || {
+        let who = resolve_subject(&view, who).map_err(internal)?;
         let sk = book::subject_key(&who);
         let rows = ViewRows(&view);
         let (name, score) = book::name_and_score(&rows, &who).map_err(internal)?;
@@ -1061,7 +1095,10 @@ pub(crate) async fn report(
     let r = s
         .node
         .sequencer
-        .read(move |w| credit_report(w, &who))
+        .read(move |w| {
+            let who = resolve_subject(w.store.view(), who)?;
+            credit_report(w, &who)
+        })
         .await?
         .map_err(internal)?
         .ok_or_else(|| not_found(format!("no record names {shown}")))?;

@@ -210,7 +210,8 @@ pub fn apply_event(rows: &mut impl Rows, index: u64, event: &Event) {
             ..
         } => {
             rows.put(b"bR".to_vec(), encode_row(&BookRules::from(rules)));
-            for key in office_keys.iter().chain([node_key]) {
+            // The node key first: an office sharing its holder names it last.
+            for key in std::iter::once(node_key).chain(office_keys) {
                 set_name(rows, &key.holder, key.holder_name.as_str(), index);
             }
         }

@@ -252,14 +252,7 @@ impl CreditReport {
     /// recomputes the summary from the records. The caller has checked the
     /// signature and checkpoint ([`open`]).
     pub fn recompute(&self) -> Result<CreditSummary, ExportError> {
-        let mut rules = RuleSet::default();
-        let mut name = String::new();
-        let mut score: Option<i64> = None;
-        let mut score_changes = 0u64;
-        let mut red_since = None;
-        let mut black_since = None;
-        let mut defaults: Vec<u64> = Vec::new();
-        let mut notices = Vec::new();
+        let mut sum = Summarizer::new(self.entity.clone());
         let mut last = None;
         for r in &self.records {
             let bad = |detail: String| ExportError::Record {
@@ -282,74 +275,9 @@ impl CreditReport {
             if entry.index != r.index {
                 return Err(bad(format!("the entry says index {}", entry.index)));
             }
-            let day = |t: i64| {
-                Date::from_days(crate::engine::time::day_of(t, rules.utc_offset_minutes)).ok()
-            };
-            match &entry.body {
-                Body::Submitted(s) => match &s.payload.event {
-                    Event::Genesis { rules: g, .. } => rules = g.clone(),
-                    Event::RuleSetPublished { rules: g } => rules = g.clone(),
-                    Event::KeyRegistered { key } if key.holder == self.entity => {
-                        name = key.holder_name.as_str().to_string();
-                    }
-                    Event::ContractFiled { contract } => {
-                        if let Some(p) = contract.parties.iter().find(|p| p.subject == self.entity)
-                        {
-                            name = p.name.as_str().to_string();
-                        }
-                    }
-                    _ => {}
-                },
-                Body::Derived(d) => match d {
-                    Derived::ScoreChanged {
-                        entity,
-                        delta,
-                        total,
-                        ..
-                    } if *entity == self.entity => {
-                        let before = score.unwrap_or(rules.initial_score);
-                        if before.checked_add(*delta) != Some(*total) {
-                            return Err(bad(format!(
-                                "score {before} {delta:+} is not the stated total {total}"
-                            )));
-                        }
-                        score = Some(*total);
-                        score_changes += 1;
-                    }
-                    Derived::ListChanged {
-                        entity,
-                        list,
-                        listed,
-                        ..
-                    } if *entity == self.entity => {
-                        let since = if *listed { day(entry.time_ms) } else { None };
-                        match list {
-                            ListKind::Red => red_since = since,
-                            ListKind::Black => black_since = since,
-                        }
-                    }
-                    Derived::DefaultDetermined { entity, .. } if *entity == self.entity => {
-                        defaults.push(entry.index);
-                    }
-                    Derived::DefaultReversed { default_index, .. } => {
-                        defaults.retain(|i| i != default_index);
-                    }
-                    Derived::DemandNoticePublished { entity, .. } if *entity == self.entity => {
-                        notices.push(entry.index);
-                    }
-                    _ => {}
-                },
-            }
+            sum.feed(&entry).map_err(bad)?;
         }
-        Ok(CreditSummary {
-            name,
-            score: score.unwrap_or(rules.initial_score),
-            red_since,
-            black_since,
-            active_defaults: defaults,
-            demand_notices: notices,
-            score_changes,
-        })
+        Ok(sum.finish())
     }
 
     /// [`CreditReport::recompute`] and compare with the stated summary,
@@ -406,5 +334,153 @@ impl CreditReport {
             );
         }
         Ok(())
+    }
+}
+
+/// Computes an entity's credit summary from log entries in index order.
+/// Fed every entry of a log (or only those [`Summarizer::concerns`]
+/// selects — the same result), it gives the summary the node states.
+pub struct Summarizer {
+    entity: Subject,
+    rules: RuleSet,
+    name: String,
+    score: Option<i64>,
+    score_changes: u64,
+    red_since: Option<Date>,
+    black_since: Option<Date>,
+    defaults: Vec<u64>,
+    notices: Vec<u64>,
+}
+
+impl Summarizer {
+    /// A summary of `entity` before any entry.
+    #[must_use]
+    pub fn new(entity: Subject) -> Summarizer {
+        Summarizer {
+            entity,
+            rules: RuleSet::default(),
+            name: String::new(),
+            score: None,
+            score_changes: 0,
+            red_since: None,
+            black_since: None,
+            defaults: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    /// Whether `entry` bears on the summary: rule sets, records naming the
+    /// entity, and its score, list, default, reversal and notice records.
+    #[must_use]
+    pub fn concerns(&self, entry: &Entry) -> bool {
+        let who = &self.entity;
+        match &entry.body {
+            Body::Submitted(s) => match &s.payload.event {
+                Event::Genesis { .. } | Event::RuleSetPublished { .. } => true,
+                Event::KeyRegistered { key } => key.holder == *who,
+                Event::ContractFiled { contract } => {
+                    contract.parties.iter().any(|p| p.subject == *who)
+                }
+                _ => false,
+            },
+            Body::Derived(d) => match d {
+                Derived::ScoreChanged { entity, .. }
+                | Derived::ListChanged { entity, .. }
+                | Derived::DefaultDetermined { entity, .. }
+                | Derived::DemandNoticePublished { entity, .. } => entity == who,
+                Derived::DefaultReversed { default_index, .. } => {
+                    self.defaults.contains(default_index)
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// Folds one entry in.
+    pub fn feed(&mut self, entry: &Entry) -> Result<(), String> {
+        let who = self.entity.clone();
+        let offset = self.rules.utc_offset_minutes;
+        let day = |t: i64| Date::from_days(crate::engine::time::day_of(t, offset)).ok();
+        match &entry.body {
+            Body::Submitted(s) => match &s.payload.event {
+                Event::Genesis {
+                    rules,
+                    node_key,
+                    office_keys,
+                    ..
+                } => {
+                    self.rules = rules.clone();
+                    for k in std::iter::once(node_key).chain(office_keys) {
+                        if k.holder == who {
+                            self.name = k.holder_name.as_str().to_string();
+                        }
+                    }
+                }
+                Event::RuleSetPublished { rules } => self.rules = rules.clone(),
+                Event::KeyRegistered { key } if key.holder == who => {
+                    self.name = key.holder_name.as_str().to_string();
+                }
+                Event::ContractFiled { contract } => {
+                    if let Some(p) = contract.parties.iter().find(|p| p.subject == who) {
+                        self.name = p.name.as_str().to_string();
+                    }
+                }
+                _ => {}
+            },
+            Body::Derived(d) => match d {
+                Derived::ScoreChanged {
+                    entity,
+                    delta,
+                    total,
+                    ..
+                } if *entity == who => {
+                    let before = self.score.unwrap_or(self.rules.initial_score);
+                    if before.checked_add(*delta) != Some(*total) {
+                        return Err(format!(
+                            "score {before} {delta:+} is not the stated total {total}"
+                        ));
+                    }
+                    self.score = Some(*total);
+                    self.score_changes += 1;
+                }
+                Derived::ListChanged {
+                    entity,
+                    list,
+                    listed,
+                    ..
+                } if *entity == who => {
+                    let since = if *listed { day(entry.time_ms) } else { None };
+                    match list {
+                        ListKind::Red => self.red_since = since,
+                        ListKind::Black => self.black_since = since,
+                    }
+                }
+                Derived::DefaultDetermined { entity, .. } if *entity == who => {
+                    self.defaults.push(entry.index);
+                }
+                Derived::DefaultReversed { default_index, .. } => {
+                    self.defaults.retain(|i| i != default_index);
+                }
+                Derived::DemandNoticePublished { entity, .. } if *entity == who => {
+                    self.notices.push(entry.index);
+                }
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+
+    /// The summary of everything fed.
+    #[must_use]
+    pub fn finish(self) -> CreditSummary {
+        CreditSummary {
+            name: self.name,
+            score: self.score.unwrap_or(self.rules.initial_score),
+            red_since: self.red_since,
+            black_since: self.black_since,
+            active_defaults: self.defaults,
+            demand_notices: self.notices,
+            score_changes: self.score_changes,
+        }
     }
 }

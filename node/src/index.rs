@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the index layout; a store whose index is of another version
 /// (or has none) is re-indexed from its log at open.
-pub const INDEX_VERSION: &str = "2";
+pub const INDEX_VERSION: &str = "3";
 /// Meta row naming the index version.
 pub const INDEX_META: &str = "index_version";
 

@@ -17,7 +17,7 @@ use crate::{Failure, Proven, check_consistency, origin_of};
 use lvyue_ledger::audit::Auditor;
 use lvyue_ledger::book::{self, Disclosure, Listing, MemRows, NoticeItem};
 use lvyue_ledger::checkpoint;
-use lvyue_ledger::export::{self, CreditReport, ExportError, SignedExport};
+use lvyue_ledger::export::{self, CreditReport, ExportError, SignedExport, Summarizer};
 use lvyue_ledger::keys::VerifierKey;
 use lvyue_ledger::record::{Body, Entry};
 use lvyue_ledger::tlog::TILE_WIDTH;
@@ -59,6 +59,31 @@ fn fold_log(
     cp: &checkpoint::VerifiedCheckpoint,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<MemRows, Failure> {
+    let mut rows = MemRows::default();
+    replay_to(source, vkey, cp, progress, &mut |auditor, i, entry| {
+        match &entry.body {
+            Body::Submitted(s) => book::apply_event(&mut rows, i, &s.payload.event),
+            Body::Derived(d) => {
+                let engine = auditor.engine();
+                let notice_day = |k: u64| engine.notice_record(k).map(|n| n.day);
+                book::apply_derived(&mut rows, i, entry.time_ms, d, &notice_day)
+                    .map_err(|e| Failure::CouldNotCheck(e.to_string()))?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Replays and audits the first `cp.size()` entries of the log at
+/// `source`, calling `on_entry` after each; their root must be `cp`'s.
+fn replay_to(
+    source: &Source,
+    vkey: &VerifierKey,
+    cp: &checkpoint::VerifiedCheckpoint,
+    progress: &mut dyn FnMut(u64, u64),
+    on_entry: &mut dyn FnMut(&Auditor, u64, &Entry) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let origin = origin_of(vkey)?;
     let size = cp.size();
     // The source may hold a larger tree: it must extend the export's.
@@ -77,7 +102,6 @@ fn fold_log(
         tile_consistency_proof(source, a, b)
     })?;
     let mut auditor = Auditor::new(origin.as_str(), Default::default());
-    let mut rows = MemRows::default();
     let mut n = 0;
     while n * TILE_WIDTH < size {
         let t = tile_at(0, n, head.size());
@@ -99,22 +123,14 @@ fn fold_log(
             auditor.feed(bytes)?;
             let entry =
                 Entry::decode(bytes).map_err(|e| Failure::violation(format!("entry {i}: {e}")))?;
-            match &entry.body {
-                Body::Submitted(s) => book::apply_event(&mut rows, i, &s.payload.event),
-                Body::Derived(d) => {
-                    let engine = auditor.engine();
-                    let notice_day = |k: u64| engine.notice_record(k).map(|n| n.day);
-                    book::apply_derived(&mut rows, i, entry.time_ms, d, &notice_day)
-                        .map_err(|e| Failure::CouldNotCheck(e.to_string()))?;
-                }
-            }
+            on_entry(&auditor, i, &entry)?;
             i += 1;
         }
         progress(i, size);
         n += 1;
     }
     auditor.finish(cp)?;
-    Ok(rows)
+    Ok(())
 }
 
 fn listing_text(l: &Listing) -> String {
@@ -246,10 +262,74 @@ pub fn check_disclosure(
 /// What a clean credit report check covered.
 #[derive(Debug, serde::Serialize)]
 pub struct ReportCheck {
+    /// With `--log`: every record about the entity up to the report's size is in it.
+    pub complete: Option<bool>,
     pub entity: String,
     pub size: u64,
     pub score: i64,
     pub records: usize,
+}
+
+/// Checks a signed entity credit report offline; with `log`, also that it
+/// is complete: the log up to the report's checkpoint is replayed and
+/// audited, the entity's summary is recomputed from every record about it,
+/// and every score, list, default, reversal and notice record about it
+/// must be among the report's records.
+pub fn check_report_with_log(
+    json: &[u8],
+    vkey: &VerifierKey,
+    log: Option<&Source>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ReportCheck, Failure> {
+    let checked = check_report(json, vkey)?;
+    let Some(source) = log else {
+        return Ok(checked);
+    };
+    let e: SignedExport<CreditReport> = serde_json::from_slice(json)
+        .map_err(|err| Failure::CouldNotCheck(format!("not a credit report: {err}")))?;
+    let cp = export::open(&e, vkey).map_err(|err| export_failure("credit report", err))?;
+    let mut sum = Summarizer::new(e.content.entity.clone());
+    let mut about = Vec::new();
+    replay_to(source, vkey, &cp, progress, &mut |_, i, entry| {
+        if sum.concerns(entry) {
+            if matches!(entry.body, Body::Derived(_)) {
+                about.push(i);
+            }
+            sum.feed(entry)
+                .map_err(|m| Failure::violation(format!("entry {i}: {m}")))?;
+        }
+        Ok(())
+    })?;
+    let have: std::collections::BTreeSet<u64> = e.content.records.iter().map(|r| r.index).collect();
+    if let Some(missing) = about.iter().find(|i| !have.contains(i)) {
+        return Err(Failure::Violation(Box::new(Proven {
+            message: format!(
+                "credit report of {}: record {missing} about the entity is in the log but not in the report",
+                e.content.entity
+            ),
+            first_bad_index: Some(*missing),
+            expected: Some(format!("{} records about the entity", about.len())),
+            found: Some(format!("{} in the report", have.len())),
+            misbehaviour: None,
+        })));
+    }
+    let expected = sum.finish();
+    if expected != e.content.summary {
+        return Err(Failure::Violation(Box::new(Proven {
+            message: format!(
+                "credit report of {}: the summary differs from the one recomputed from the log",
+                e.content.entity
+            ),
+            first_bad_index: None,
+            expected: Some(format!("{expected:?}")),
+            found: Some(format!("{:?}", e.content.summary)),
+            misbehaviour: None,
+        })));
+    }
+    Ok(ReportCheck {
+        complete: Some(true),
+        ..checked
+    })
 }
 
 /// Checks a signed entity credit report offline.
@@ -268,6 +348,7 @@ pub fn check_report(json: &[u8], vkey: &VerifierKey) -> Result<ReportCheck, Fail
         .check()
         .map_err(|err| export_failure("credit report", err))?;
     Ok(ReportCheck {
+        complete: None,
         entity: e.content.entity.to_string(),
         size: cp.size(),
         score: e.content.summary.score,

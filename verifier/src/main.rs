@@ -89,6 +89,9 @@ enum Command {
         report: PathBuf,
         #[arg(long)]
         vkey: String,
+        /// Also prove the report complete against the log (node URL or export folder).
+        #[arg(long)]
+        log: Option<String>,
     },
 }
 
@@ -234,12 +237,33 @@ fn run_exports(command: Command, hide_progress: bool) -> Result<Verified, Failur
                 fields: serde_json::to_value(&r).unwrap_or(Value::Null),
             })
         }
-        Command::Report { report, vkey: k } => {
+        Command::Report {
+            report,
+            vkey: k,
+            log,
+        } => {
             let k = vkey(&k)?;
-            let r = lvyue_verifier::exports::check_report(&read(&report)?, &k)?;
+            let source = log.as_deref().map(Source::parse);
+            let bar = progress_bar(hide_progress || source.is_none());
+            let r = lvyue_verifier::exports::check_report_with_log(
+                &read(&report)?,
+                &k,
+                source.as_ref(),
+                &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            );
+            bar.finish_and_clear();
+            let r = r?;
+            let complete = if r.complete == Some(true) {
+                "; complete: every record about it in the log up to that size is in the report"
+            } else {
+                " (completeness not checked: pass --log)"
+            };
             Ok(Verified {
                 message: format!(
-                    "verified: credit report of {} at tree size {}: score {} recomputed from {} records, each proven in the log",
+                    "verified: credit report of {} at tree size {}: score {} recomputed from {} records, each proven in the log{complete}",
                     r.entity, r.size, r.score, r.records
                 ),
                 fields: serde_json::to_value(&r).unwrap_or(Value::Null),

@@ -19,10 +19,11 @@ pub struct Outcome {
     pub result: &'static str,
 }
 
-/// Labels of an HTTP request.
+/// Labels of an HTTP request: the matched route pattern and the method.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Route {
-    pub route: &'static str,
+    pub route: String,
+    pub method: String,
 }
 
 /// Every metric the node exports.
@@ -40,7 +41,7 @@ pub struct Metrics {
     pub submit_latency: Histogram,
     /// Seconds per durable commit (sled transaction and flush).
     pub commit_latency: Histogram,
-    /// Seconds per read request, by route.
+    /// Seconds per HTTP request, by route pattern and method.
     pub read_latency: Family<Route, Histogram>,
     /// Submissions waiting for the sequencer.
     pub queue_depth: Gauge<i64, std::sync::atomic::AtomicI64>,
@@ -104,8 +105,8 @@ impl Metrics {
             m.commit_latency.clone(),
         );
         r.register(
-            "read_latency_seconds",
-            "Seconds per read request, by route",
+            "http_request_seconds",
+            "Seconds per HTTP request, by route pattern and method",
             m.read_latency.clone(),
         );
         r.register(

@@ -204,6 +204,7 @@ pub fn app(node: Node, config: &ServerConfig) -> Router {
         .route("/v1/webhooks", post(register_webhook))
         .route("/v1/webhooks/{org}", get(webhook_status))
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn(time_request))
         .with_state(AppState { node, limiter })
 }
 
@@ -476,6 +477,23 @@ async fn consistency(
         }))
     })
     .await
+}
+
+/// Records each request's latency under its route pattern (not its path,
+/// so ids do not multiply the series).
+async fn time_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    let started = std::time::Instant::now();
+    let r = next.run(req).await;
+    crate::metrics::global()
+        .read_latency
+        .get_or_create(&crate::metrics::Route { route, method })
+        .observe(started.elapsed().as_secs_f64());
+    r
 }
 
 /// The code of a refusal, as a metrics label.

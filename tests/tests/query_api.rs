@@ -331,3 +331,38 @@ fn a_natural_person_is_found_by_commitment_and_named_as_the_log_names_them() {
     assert_eq!(n.get("/v1/entities/p:xyz").0, 400);
     n.audit();
 }
+
+#[test]
+fn metrics_expose_append_batches_latencies_and_tree_size() {
+    let n = TestNode::start();
+    let dept = n.register("dept", Role::SourceUnit, &uscc(1));
+    let (s, b) = n.submit(&n.sign(&dept, filing("M-1", &uscc(1), &uscc(2), "2026-05-01")));
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(n.get("/v1/contracts/M-1").0, 200);
+    assert_eq!(n.get("/v1/contracts/NOPE").0, 404);
+    let (status, text) = n.get("/metrics");
+    assert_eq!(status, 200);
+    // Counters only grow; other tests in this process may have added to them.
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    assert!(value("lvyue_entries_appended_total") >= 3.0);
+    assert!(value("lvyue_batches_total") >= 1.0);
+    assert!(value("lvyue_batch_size_count") >= 1.0);
+    assert!(value("lvyue_submissions_total{result=\"accepted\"}") >= 2.0);
+    assert!(value("lvyue_submit_latency_seconds_count") >= 2.0);
+    assert!(value("lvyue_tree_size") >= 3.0);
+    assert!(
+        value("lvyue_http_request_seconds_count{route=\"/v1/contracts/{id}\",method=\"GET\"}")
+            >= 2.0
+    );
+    assert!(text.contains("# TYPE lvyue_queue_depth gauge"), "{text}");
+    assert!(
+        text.contains("# TYPE lvyue_webhook_backlog gauge"),
+        "{text}"
+    );
+}

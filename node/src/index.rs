@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the index layout; a store whose index is of another version
 /// (or has none) is re-indexed from its log at open.
-pub const INDEX_VERSION: &str = "3";
+pub const INDEX_VERSION: &str = "4";
 /// Meta row naming the index version.
 pub const INDEX_META: &str = "index_version";
 
@@ -133,7 +133,9 @@ pub struct CityStats {
     pub contracts: u64,
     pub contracts_by_category: BTreeMap<String, u64>,
     pub amount_fen: i128,
+    /// Milestones of every contract as they stand now (an amendment replaces them).
     pub milestones: u64,
+    /// Milestones closed, by how they stand now (a reversed default no longer counts).
     pub closed_on_time: u64,
     pub closed_late: u64,
     pub closed_deemed: u64,
@@ -151,6 +153,25 @@ pub struct CityStats {
     pub objections: u64,
     pub exemption_claims: u64,
     pub mediations: u64,
+}
+
+impl CityStats {
+    /// Adds (`sign` 1) or removes (`sign` -1) a contract's milestones from
+    /// the milestone counters.
+    fn count_milestones(&mut self, v: &ContractView, sign: i64) {
+        let add = |c: &mut u64| *c = c.saturating_add_signed(sign);
+        for m in &v.milestones {
+            add(&mut self.milestones);
+            match m.closure {
+                Some(Closure::OnTime) => add(&mut self.closed_on_time),
+                Some(Closure::Late) => add(&mut self.closed_late),
+                Some(Closure::Deemed) => add(&mut self.closed_deemed),
+                Some(Closure::Exempt) => add(&mut self.closed_exempt),
+                Some(Closure::Defaulted) => add(&mut self.closed_defaulted),
+                None => {}
+            }
+        }
+    }
 }
 
 /// The batch's pending index rows over the committed store.
@@ -468,7 +489,6 @@ impl Indexer {
                     )
                     .or_default() += 1;
                 self.stats.amount_fen += i128::from(contract.amount.get());
-                self.stats.milestones += contract.milestones.len() as u64;
                 self.put(
                     key(&[b"xc", &contract_key(&contract.id), &filed]),
                     b"contract_filed".to_vec(),
@@ -479,23 +499,8 @@ impl Indexer {
                 self.contract_history(contract, index, event.kind());
                 self.history(party, index, event.kind());
             }
-            Event::ContractAmended {
-                contract,
-                milestones,
-                ..
-            } => {
+            Event::ContractAmended { contract, .. } => {
                 self.contract_history(contract, index, event.kind());
-                if let (Some(old), Some(c)) = (
-                    self.contract_view(view, contract),
-                    engine.contract(contract),
-                ) && c.amendment > old.amendment
-                {
-                    // Applied: the milestone count may change.
-                    let before = old.milestones.len() as u64;
-                    self.stats.milestones = self.stats.milestones
-                        - before.min(self.stats.milestones)
-                        + milestones.len() as u64;
-                }
             }
             Event::PerformanceConfirmed { contract, .. }
             | Event::PerformanceClaimed { contract, .. }
@@ -695,16 +700,7 @@ impl Indexer {
                 );
                 self.notify(view, vec![(entity.clone(), "entity")], n);
             }
-            Derived::MilestoneClosed {
-                contract, closure, ..
-            } => {
-                match closure {
-                    Closure::OnTime => self.stats.closed_on_time += 1,
-                    Closure::Late => self.stats.closed_late += 1,
-                    Closure::Deemed => self.stats.closed_deemed += 1,
-                    Closure::Exempt => self.stats.closed_exempt += 1,
-                    Closure::Defaulted => self.stats.closed_defaulted += 1,
-                }
+            Derived::MilestoneClosed { contract, .. } => {
                 self.contract_history(contract, index, kind);
             }
         }
@@ -739,6 +735,11 @@ impl Indexer {
             if let Some(c) = engine.contract(&id) {
                 refresh(&mut v, c);
             }
+            // Milestone counters follow the contracts' current state.
+            if let Some(o) = &old {
+                self.stats.count_milestones(o, -1);
+            }
+            self.stats.count_milestones(&v, 1);
             let before = old.as_ref().map(due_rows).unwrap_or_default();
             let after = due_rows(&v);
             for k in before.difference(&after) {

@@ -1097,8 +1097,9 @@ def run_checks(golden):
             admission_checks(chk, where, i, value["time_ms"], payload, registry, vkeys)
         else:
             chk.ok(e["signed_message_hex"] is None, where, "derived entry has a signed message")
-            print("note entry %d is a derived record (%s): docs/FORMAT.md 14 step 3.3: the reference"
-                  " audit has no rules engine yet and reports every derived record" % (i, body["derived"]["type"]))
+            print("note entry %d is a derived record (%s): its encoding is checked; whether the rules"
+                  " derive it (FORMAT.md 14 step 3.3) is not: this checker has no rules engine"
+                  % (i, body["derived"]["type"]))
     chk.done("%d entries: version byte, strict decoding, no trailing bytes, canonical re-encoding"
              % len(entries), "decode")
     chk.done("%d decoded leaf values equal the golden json field by field; json -> bytes equal"

@@ -224,7 +224,10 @@ fn write_keys(dir: &Path, city: &City, signers: &[Signer]) -> Result<Vec<String>
     }
     index.push(serde_json::json!({
         "key": "credit-office", "file": "keys/office.key", "holder": "宝鸡市信用办",
-        "uscc": node::DEFAULT_OFFICE_USCC, "role": "credit_office",
+        "uscc": lvyue_ledger::uscc::Uscc::with_check(node::DEFAULT_OFFICE_USCC)
+            .map_err(|e| e.to_string())?
+            .to_string(),
+        "role": "credit_office",
     }));
     let text = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())?;
     let path = demo.join("index.json");

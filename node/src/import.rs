@@ -462,7 +462,11 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<(), ClientError> {
         let answer: ServerAnswer = remote.json("/v1/import", answer)?;
         answer.results
     };
-    let results = merge(&rows, &sent, server);
+    let mut results = merge(&rows, &sent, server);
+    if a.dry_run {
+        // Nothing was sent: only local rejections are outcomes.
+        results.retain(|r| r.error.as_deref() != Some("no_result"));
+    }
     let rejected = results.iter().filter(|r| r.status == "rejected").count();
     if a.dry_run {
         for r in results.iter().filter(|r| r.status == "rejected") {

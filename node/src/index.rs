@@ -796,6 +796,10 @@ pub fn ensure(
     let mut stale = Vec::new();
     for prefix in [b"b", b"x"] {
         for (k, _) in view.index_prefix(prefix).map_err(|e| e.to_string())? {
+            // Webhook registrations and cursors are not derived from the log: kept.
+            if k.starts_with(b"xH") || k.starts_with(b"xK") {
+                continue;
+            }
             stale.push((k.to_vec(), None));
         }
     }

@@ -355,10 +355,13 @@ fn list_status(
     list: ListKind,
     offset: i32,
 ) -> Result<Option<ListStatus>, ApiError> {
+    let _ = offset;
     let row = book::listing_row(&ViewRows(view), who, list).map_err(internal)?;
+    // The day the listing took effect, as in the disclosure (book.rs).
     Ok(row.map(|r| ListStatus {
-        since: Date::from_days(time::day_of(r.time_ms, offset))
-            .unwrap_or(Date::from_days(0).unwrap_or_else(|_| unreachable!())),
+        since: Date::from_days(r.day).unwrap_or_else(|_| {
+            Date::from_days(0).unwrap_or_else(|_| unreachable!("day 0 is a valid date"))
+        }),
         index: r.index,
         reason: r.reason,
         cause: r.cause,

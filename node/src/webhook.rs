@@ -110,7 +110,16 @@ pub fn store_registration(view: &View, r: &Registration) -> Result<Option<Hook>,
         }
     }
     if r.url.is_empty() {
-        view.put_aux_rows(vec![(k, None), (cursor_key(&r.org), None)], true)
+        // Keep the registration as a tombstone (empty URL): its seq still
+        // refuses replays of older registrations.
+        let tomb = Hook {
+            org: r.org,
+            url: String::new(),
+            seq: r.seq,
+            signer: r.signer.to_string(),
+        };
+        let tomb = serde_json::to_vec(&tomb).map_err(|e| e.to_string())?;
+        view.put_aux_rows(vec![(k, Some(tomb)), (cursor_key(&r.org), None)], true)
             .map_err(|e| e.to_string())?;
         return Ok(None);
     }
@@ -138,6 +147,9 @@ pub fn hooks(view: &View) -> Result<Vec<(Hook, u64)>, String> {
     let mut out = Vec::new();
     for (_, v) in view.index_prefix(b"xH").map_err(|e| e.to_string())? {
         let h: Hook = serde_json::from_slice(&v).map_err(|e| e.to_string())?;
+        if h.url.is_empty() {
+            continue;
+        }
         let cursor = view
             .index_row(&cursor_key(&h.org))
             .map_err(|e| e.to_string())?
@@ -157,7 +169,8 @@ struct Backoff {
 
 impl Backoff {
     fn delay(failures: u32) -> Duration {
-        let secs = 1u64 << failures.min(9).saturating_sub(1);
+        // 1, 2, 4, … 256, then 300 s.
+        let secs = 1u64 << failures.saturating_sub(1).min(9);
         Duration::from_secs(secs.min(300))
     }
 }
@@ -300,5 +313,31 @@ fn deliver(
         Ok(())
     } else {
         Err(format!("receiver answered {}", resp.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_five_minutes() {
+        let secs: Vec<u64> = (1..=12).map(|f| Backoff::delay(f).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+    }
+
+    #[test]
+    fn only_http_urls_with_a_host_are_accepted() {
+        assert!(check_url("https://bank.example/hooks/lvyue").is_ok());
+        assert!(check_url("").is_ok(), "empty removes");
+        for bad in [
+            "ftp://x",
+            "https://",
+            "http:///x",
+            "https://a b",
+            "bank.example",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
     }
 }

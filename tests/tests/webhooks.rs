@@ -237,6 +237,18 @@ fn notifications_reach_the_webhook_in_order_with_retries() {
             .unwrap();
         vkey.verify_strict(&d.body, &sig).expect("node signature");
     }
+    // Removal (empty URL) keeps the seq: the old registration cannot be replayed.
+    let (s, b) = register_hook(&n, &firm_key, &uscc(2), "", 5);
+    assert_eq!((s, b["url"].is_null()), (200, true), "{b}");
+    assert_eq!(n.get(&format!("/v1/webhooks/{}", uscc(2))).0, 404);
+    let (s, b) = register_hook(&n, &firm_key, &uscc(2), &rx.url, 1);
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (409, Some("stale_registration")),
+        "{b}"
+    );
+    let (s, b) = register_hook(&n, &firm_key, &uscc(2), &rx.url, 6);
+    assert_eq!(s, 200, "{b}");
     n.audit();
 }
 

@@ -232,6 +232,47 @@ pub struct CreditSummary {
     pub score_changes: u64,
 }
 
+impl CreditSummary {
+    /// The first field (in declaration order) where `found` differs from
+    /// `self`, with both values as text.
+    #[must_use]
+    pub fn first_difference(
+        &self,
+        found: &CreditSummary,
+    ) -> Option<(&'static str, String, String)> {
+        let fields: [(&'static str, String, String); 7] = [
+            ("name", self.name.clone(), found.name.clone()),
+            ("score", self.score.to_string(), found.score.to_string()),
+            (
+                "red_since",
+                format!("{:?}", self.red_since),
+                format!("{:?}", found.red_since),
+            ),
+            (
+                "black_since",
+                format!("{:?}", self.black_since),
+                format!("{:?}", found.black_since),
+            ),
+            (
+                "active_defaults",
+                format!("{:?}", self.active_defaults),
+                format!("{:?}", found.active_defaults),
+            ),
+            (
+                "demand_notices",
+                format!("{:?}", self.demand_notices),
+                format!("{:?}", found.demand_notices),
+            ),
+            (
+                "score_changes",
+                self.score_changes.to_string(),
+                found.score_changes.to_string(),
+            ),
+        ];
+        fields.into_iter().find(|(_, e, f)| e != f)
+    }
+}
+
 /// The entity credit report (信用报告) for lenders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
@@ -292,48 +333,10 @@ impl CreditReport {
                 found,
             })
         };
-        if got.score != s.score {
-            return diff("score", got.score.to_string(), s.score.to_string());
+        match got.first_difference(s) {
+            Some((field, expected, found)) => diff(field, expected, found),
+            None => Ok(()),
         }
-        if got.name != s.name {
-            return diff("name", got.name, s.name.clone());
-        }
-        if got.red_since != s.red_since {
-            return diff(
-                "red_since",
-                format!("{:?}", got.red_since),
-                format!("{:?}", s.red_since),
-            );
-        }
-        if got.black_since != s.black_since {
-            return diff(
-                "black_since",
-                format!("{:?}", got.black_since),
-                format!("{:?}", s.black_since),
-            );
-        }
-        if got.active_defaults != s.active_defaults {
-            return diff(
-                "active_defaults",
-                format!("{:?}", got.active_defaults),
-                format!("{:?}", s.active_defaults),
-            );
-        }
-        if got.demand_notices != s.demand_notices {
-            return diff(
-                "demand_notices",
-                format!("{:?}", got.demand_notices),
-                format!("{:?}", s.demand_notices),
-            );
-        }
-        if got.score_changes != s.score_changes {
-            return diff(
-                "score_changes",
-                got.score_changes.to_string(),
-                s.score_changes.to_string(),
-            );
-        }
-        Ok(())
     }
 }
 

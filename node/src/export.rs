@@ -41,6 +41,36 @@ fn write_atomic(dir: &Path, rel: &str, data: &[u8]) -> Result<u64, String> {
     Ok(data.len() as u64)
 }
 
+/// Reads a tile's bytes: `(tile, is_entry_bundle)`.
+type TileReader<'a> = dyn FnMut(&tlog::Tile, bool) -> Result<Vec<u8>, String> + 'a;
+
+/// Writes every hash tile and entry bundle of the tree of `size` into
+/// `dir`, reading each with `read(tile, is_entry_bundle)`.
+fn write_tiles(
+    dir: &Path,
+    size: u64,
+    s: &mut ExportSummary,
+    read: &mut TileReader<'_>,
+) -> Result<(), String> {
+    let mut level = 0u8;
+    while size
+        .checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
+        .unwrap_or(0)
+        > 0
+    {
+        for t in tlog::tiles_for_size(level, size) {
+            s.bytes += write_atomic(dir, &t.path(), &read(&t, false)?)?;
+            s.hash_tiles += 1;
+        }
+        level += 1;
+    }
+    for t in tlog::tiles_for_size(0, size) {
+        s.bytes += write_atomic(dir, &t.entries_path(), &read(&t, true)?)?;
+        s.entry_bundles += 1;
+    }
+    Ok(())
+}
+
 /// Writes the tree of `view`'s head into `dir`; signs the disclosure with
 /// `signer` (the node key) when given.
 pub fn write_dir(
@@ -58,24 +88,13 @@ pub fn write_dir(
         bytes: 0,
     };
     let reader = view.reader();
-    let mut level = 0u8;
-    while size
-        .checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
-        .unwrap_or(0)
-        > 0
-    {
-        for t in tlog::tiles_for_size(level, size) {
-            let data = tlog::read_tile_data(&t, &reader).map_err(|e| e.to_string())?;
-            s.bytes += write_atomic(dir, &t.path(), &data)?;
-            s.hash_tiles += 1;
+    write_tiles(dir, size, &mut s, &mut |t, entries| {
+        if entries {
+            entry_bundle(view, t).map_err(|e| format!("{e:?}"))
+        } else {
+            tlog::read_tile_data(t, &reader).map_err(|e| e.to_string())
         }
-        level += 1;
-    }
-    for t in tlog::tiles_for_size(0, size) {
-        let data = entry_bundle(view, &t).map_err(|e| format!("{e:?}"))?;
-        s.bytes += write_atomic(dir, &t.entries_path(), &data)?;
-        s.entry_bundles += 1;
-    }
+    })?;
     if let Some(signer) = signer {
         let d = book::disclosure(&ViewRows(view), origin, size, head.root)
             .map_err(|e| e.to_string())?;
@@ -131,22 +150,9 @@ pub fn from_node(url: &str, dir: &Path) -> Result<ExportSummary, String> {
         entry_bundles: 0,
         bytes: 0,
     };
-    let mut level = 0u8;
-    while size
-        .checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
-        .unwrap_or(0)
-        > 0
-    {
-        for t in tlog::tiles_for_size(level, size) {
-            s.bytes += write_atomic(dir, &t.path(), &get(&t.path())?)?;
-            s.hash_tiles += 1;
-        }
-        level += 1;
-    }
-    for t in tlog::tiles_for_size(0, size) {
-        s.bytes += write_atomic(dir, &t.entries_path(), &get(&t.entries_path())?)?;
-        s.entry_bundles += 1;
-    }
+    write_tiles(dir, size, &mut s, &mut |t, entries| {
+        get(&if entries { t.entries_path() } else { t.path() })
+    })?;
     let json = serde_json::to_vec_pretty(&signed).map_err(|e| e.to_string())?;
     s.bytes += write_atomic(dir, "disclosure.json", &json)?;
     s.bytes += write_atomic(dir, "disclosure.csv", signed.content.to_csv().as_bytes())?;

@@ -314,15 +314,15 @@ pub fn check_report_with_log(
         })));
     }
     let expected = sum.finish();
-    if expected != e.content.summary {
+    if let Some((field, want, got)) = expected.first_difference(&e.content.summary) {
         return Err(Failure::Violation(Box::new(Proven {
             message: format!(
-                "credit report of {}: the summary differs from the one recomputed from the log",
+                "credit report of {}: {field} is {got} in the report, {want} recomputed from the log",
                 e.content.entity
             ),
             first_bad_index: None,
-            expected: Some(format!("{expected:?}")),
-            found: Some(format!("{:?}", e.content.summary)),
+            expected: Some(want),
+            found: Some(got),
             misbehaviour: None,
         })));
     }

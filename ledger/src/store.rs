@@ -163,7 +163,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            cache_bytes: 256 << 20,
+            cache_bytes: 1 << 30,
         }
     }
 }

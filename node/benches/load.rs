@@ -927,7 +927,10 @@ async fn load_task(
                     }
                     _ => note(
                         &mut r,
-                        format!("item {}", item.error.as_deref().unwrap_or("without receipt")),
+                        format!(
+                            "item {}",
+                            item.error.as_deref().unwrap_or("without receipt")
+                        ),
                         item.detail.clone().unwrap_or_default(),
                     ),
                 }
@@ -1041,8 +1044,9 @@ fn run_load(
             share
                 .chunks(s.batch)
                 .map(|chunk| {
-                    let mut body =
-                        Vec::with_capacity(chunk.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 2);
+                    let mut body = Vec::with_capacity(
+                        chunk.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 2,
+                    );
                     body.push(b'[');
                     for (i, (_, b)) in chunk.iter().enumerate() {
                         if i > 0 {

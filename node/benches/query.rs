@@ -79,10 +79,12 @@ const USAGE: &str = "options: --quick | --contracts N | --keys K | --counterpart
 fn settings() -> Res<Settings> {
     let mut quick = false;
     let mut opt: BTreeMap<String, String> = BTreeMap::new();
-    let mut it = std::env::args().skip(1).flat_map(|a| match a.split_once('=') {
-        Some((k, v)) if k.starts_with("--") => vec![k.to_string(), v.to_string()],
-        _ => vec![a],
-    });
+    let mut it = std::env::args()
+        .skip(1)
+        .flat_map(|a| match a.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => vec![k.to_string(), v.to_string()],
+            _ => vec![a],
+        });
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
@@ -192,10 +194,17 @@ fn mib(kb: u64) -> f64 {
 // Workload
 
 const PLACES: &[&str] = &["宝鸡市", "渭滨区", "金台区", "陈仓区", "凤翔区", "岐山县"];
-const BRANDS: &[&str] = &["秦川", "华岳", "长青", "恒信", "宏达", "鼎盛", "瑞丰", "永安"];
+const BRANDS: &[&str] = &[
+    "秦川", "华岳", "长青", "恒信", "宏达", "鼎盛", "瑞丰", "永安",
+];
 const TRADES: &[&str] = &["建设工程", "信息技术", "商贸", "物流", "环保科技", "医药"];
 const DEPARTMENTS: &[&str] = &["财政局", "住房和城乡建设局", "交通运输局", "教育局"];
-const PROJECTS: &[&str] = &["智慧路灯改造", "办公设备采购", "农村道路硬化", "政务云平台运维"];
+const PROJECTS: &[&str] = &[
+    "智慧路灯改造",
+    "办公设备采购",
+    "农村道路硬化",
+    "政务云平台运维",
+];
 const SUMMARIES: &[&str] = &[
     "按国家标准实施，验收合格后付款。",
     "固定总价，节点验收后三十日内付款。",
@@ -472,7 +481,12 @@ fn build(s: &Settings, dir: &Path) -> Res<Built> {
         Ok(())
     })?;
     let secs = t.elapsed().as_secs_f64();
-    let entries = node.sequencer.view().ok_or("sequencer stopped")?.head().size;
+    let entries = node
+        .sequencer
+        .view()
+        .ok_or("sequencer stopped")?
+        .head()
+        .size;
     let rss_kb = status_kb(None, "VmRSS:");
     let hwm_kb = status_kb(None, "VmHWM:");
     let t = Instant::now();
@@ -753,10 +767,7 @@ fn run() -> Res<()> {
             b.secs,
             b.sign_secs
         );
-        println!(
-            "| log entries | {} |",
-            fmt_int(b.entries as f64)
-        );
+        println!("| log entries | {} |", fmt_int(b.entries as f64));
         println!(
             "| building process at the end: VmRSS / VmHWM | {:.0} / {:.0} MiB ({:.0} bytes per contract) |",
             mib(b.rss_kb.unwrap_or(0)),

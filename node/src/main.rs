@@ -7,6 +7,11 @@ use lvyue_node::config::{LogFormat, LogSettings};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// mimalloc: glibc malloc was 12–22% of the node's samples under load
+/// (many short-lived buffers on several threads; docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Logs go to standard error, filtered by `log.level` (env-filter syntax).
 fn init_tracing(log: &LogSettings) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(&log.level)

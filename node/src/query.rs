@@ -30,6 +30,8 @@ use serde::{Deserialize, Serialize};
 /// Most items one page may hold.
 pub const MAX_LIMIT: usize = 1000;
 const DEFAULT_LIMIT: usize = 100;
+/// Default length of each list of an entity archive.
+pub const ENTITY_DEFAULT_LIMIT: usize = 20;
 
 /// The committed store as book rows.
 pub struct ViewRows<'a>(pub &'a View);
@@ -308,42 +310,96 @@ pub struct LimitQuery {
     limit: Option<usize>,
 }
 
+/// The fields of a stored [`ContractView`] an archive line needs: decoding
+/// only these (serde skips the rest) is much cheaper than the whole view,
+/// and an archive decodes up to two pages of contracts.
+#[derive(Deserialize)]
+struct ContractBrief {
+    name: String,
+    filer: Subject,
+    parties: Vec<PartyBrief>,
+    milestones: Vec<MilestoneBrief>,
+    completed: bool,
+}
+
+#[derive(Deserialize)]
+struct PartyBrief {
+    subject: Subject,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct MilestoneBrief {
+    number: u32,
+    obligor: Subject,
+    obligee: Subject,
+}
+
+/// The archive line of contract `id` for `who` (`None`: no such contract).
+fn entity_contract(
+    view: &View,
+    id: &ContractId,
+    who: &Subject,
+) -> Result<Option<EntityContract>, ApiError> {
+    let row = key(&[b"xC", &contract_key(id)]);
+    let Some(bytes) = view.index_row(&row).map_err(internal)? else {
+        return Ok(None);
+    };
+    let c: ContractBrief = serde_json::from_slice(&bytes).map_err(internal)?;
+    Ok(Some(EntityContract {
+        id: id.clone(),
+        filed_index: 0,
+        name: c.name,
+        party_role: c
+            .parties
+            .into_iter()
+            .find(|p| &p.subject == who)
+            .map(|p| p.role),
+        filer: &c.filer == who,
+        obligor_of: c
+            .milestones
+            .iter()
+            .filter(|m| &m.obligor == who)
+            .map(|m| m.number)
+            .collect(),
+        obligee_of: c
+            .milestones
+            .iter()
+            .filter(|m| &m.obligee == who)
+            .map(|m| m.number)
+            .collect(),
+        completed: c.completed,
+    }))
+}
+
+/// Archive lines already decoded for this answer (a self-filed contract is
+/// in both the party and the filer list).
+type Seen = std::collections::HashMap<ContractId, EntityContract>;
+
 fn entity_contracts(
     view: &View,
     prefix: &[u8],
     who: &Subject,
     limit: usize,
+    seen: &mut Seen,
 ) -> Result<Vec<EntityContract>, ApiError> {
     let to = key(&[prefix, &[0xff; 9]]);
     let mut out = Vec::new();
     for (k, v) in view.index_range_rev(prefix, &to, limit).map_err(internal)? {
         let id = ContractId::new(String::from_utf8_lossy(&v).into_owned()).map_err(internal)?;
-        let Some(c) = index::read_contract(view, &id).map_err(internal)? else {
-            continue;
+        let line = match seen.get(&id) {
+            Some(line) => line.clone(),
+            None => match entity_contract(view, &id, who)? {
+                Some(line) => {
+                    seen.insert(id, line.clone());
+                    line
+                }
+                None => continue,
+            },
         };
         out.push(EntityContract {
             filed_index: be_u64(&k[prefix.len()..]),
-            name: c.name.clone(),
-            party_role: c
-                .parties
-                .iter()
-                .find(|p| &p.subject == who)
-                .map(|p| p.role.clone()),
-            filer: &c.filer == who,
-            obligor_of: c
-                .milestones
-                .iter()
-                .filter(|m| &m.obligor == who)
-                .map(|m| m.number)
-                .collect(),
-            obligee_of: c
-                .milestones
-                .iter()
-                .filter(|m| &m.obligee == who)
-                .map(|m| m.number)
-                .collect(),
-            completed: c.completed,
-            id,
+            ..line
         });
     }
     Ok(out)
@@ -375,7 +431,12 @@ pub(crate) async fn entity(
 ) -> Result<Json<EntityAnswer>, ApiError> {
     let q = query_params(q)?;
     let who = parse_subject(&subject)?;
-    let limit = limit_of(q.limit)?;
+    // The archive's lists are short by default: each contract line reads a
+    // contract row (docs/BENCHMARKS.md, "Queries on 1,000,000 contracts").
+    let limit = match q.limit {
+        None => ENTITY_DEFAULT_LIMIT,
+        l => limit_of(l)?,
+    };
     let view = view(&s)?;
     blocking(move || {
         let who = resolve_subject(&view, who).map_err(internal)?;
@@ -443,12 +504,13 @@ pub(crate) async fn entity(
             }
         }
         let (offset, _) = today(&view)?;
+        let mut seen = Seen::new();
         Ok(Json(EntityAnswer {
             as_of: view.head().size,
             red_list: list_status(&view, &who, ListKind::Red, offset)?,
             black_list: list_status(&view, &who, ListKind::Black, offset)?,
-            contracts: entity_contracts(&view, &key(&[b"xp", &sk]), &who, limit)?,
-            filed: entity_contracts(&view, &key(&[b"xu", &sk]), &who, limit)?,
+            contracts: entity_contracts(&view, &key(&[b"xp", &sk]), &who, limit, &mut seen)?,
+            filed: entity_contracts(&view, &key(&[b"xu", &sk]), &who, limit, &mut seen)?,
             entity: who,
             name,
             score,

@@ -120,10 +120,36 @@ enum SigCheck {
     Unchecked,
 }
 
-type Reply = oneshot::Sender<Result<Receipt, SubmitError>>;
+/// An accepted submission as the sequencer thread answers it: the parts of
+/// its receipt. The submitting task builds the receipt (the tlog-proof
+/// text), so that work stays off the one serial thread.
+struct Accepted {
+    index: u64,
+    leaf_hash: Hash,
+    entry: Vec<u8>,
+    proof: Vec<Hash>,
+    /// The batch's signed checkpoint, shared by every receipt of the batch.
+    checkpoint: Arc<Vec<u8>>,
+}
+
+impl Accepted {
+    fn receipt(self) -> Result<Receipt, SubmitError> {
+        let checkpoint = Arc::unwrap_or_clone(self.checkpoint);
+        let proof = TlogProof::new(None, self.index, self.proof, checkpoint)
+            .map_err(|e| SubmitError::Storage(e.to_string()))?;
+        Ok(Receipt {
+            index: self.index,
+            leaf_hash: self.leaf_hash,
+            entry: self.entry,
+            proof: proof.to_text(),
+        })
+    }
+}
+
+type Reply = oneshot::Sender<Result<Accepted, SubmitError>>;
 
 /// A reply to send once the batch's head is published.
-type Answer = (Reply, Result<Receipt, SubmitError>);
+type Answer = (Reply, Result<Accepted, SubmitError>);
 
 struct Job {
     signed: Signed,
@@ -239,7 +265,7 @@ impl Sequencer {
             Err(TrySendError::Full(_)) => return Err(SubmitError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::Closed),
         }
-        rx.await.unwrap_or(Err(SubmitError::Closed))
+        rx.await.unwrap_or(Err(SubmitError::Closed))?.receipt()
     }
 
     /// Stage 1. A signature check is ~40 µs of CPU: short enough to run on
@@ -665,21 +691,20 @@ impl Writer {
         m.entries_appended.inc_by(entries);
         m.batch_size.observe(entries as f64);
         m.tree_size.set(self.store.head().size);
-        let checkpoint = &self.store.head().checkpoint;
+        let checkpoint = Arc::new(self.store.head().checkpoint.clone());
         let replies = accepted
             .into_iter()
-            .map(|(reply, bytes, leaf, index)| {
+            .map(|(reply, entry, leaf_hash, index)| {
                 let proof =
                     std::mem::take(&mut appended.proofs[(index - appended.first_index) as usize]);
-                let receipt = TlogProof::new(None, index, proof, checkpoint.clone())
-                    .map(|p| Receipt {
-                        index,
-                        leaf_hash: leaf,
-                        entry: bytes,
-                        proof: p.to_text(),
-                    })
-                    .map_err(|e| SubmitError::Storage(e.to_string()));
-                (reply, receipt)
+                let accepted = Accepted {
+                    index,
+                    leaf_hash,
+                    entry,
+                    proof,
+                    checkpoint: checkpoint.clone(),
+                };
+                (reply, Ok(accepted))
             })
             .collect();
         Ok(replies)

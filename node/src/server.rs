@@ -632,7 +632,9 @@ async fn submit_batch(
     State(s): State<AppState>,
     body: Bytes,
 ) -> Result<axum::Json<BatchAnswer>, ApiError> {
-    let items: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(|e| {
+    // Each item is kept as its raw text and parsed once, straight into
+    // `Signed` (not through a `serde_json::Value` tree first).
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
@@ -652,7 +654,7 @@ async fn submit_batch(
     let futures = items.into_iter().map(|v| {
         let s = s.clone();
         async move {
-            match serde_json::from_value::<Signed>(v) {
+            match serde_json::from_str::<Signed>(v.get()) {
                 Ok(signed) => s.submit_one(signed).await,
                 Err(e) => Err(ApiError::new(
                     StatusCode::BAD_REQUEST,

@@ -268,6 +268,12 @@ impl Sequencer {
         rx.await.unwrap_or(Err(SubmitError::Closed))?.receipt()
     }
 
+    /// Whether `key` is a registered key (revoked or not) this node knows.
+    #[must_use]
+    pub fn knows(&self, key: &KeyRef) -> bool {
+        read(&self.keys).contains_key(key)
+    }
+
     /// Stage 1. A signature check is ~40 µs of CPU: short enough to run on
     /// the async worker rather than pay a hop to the blocking pool.
     fn check_signature(&self, signed: &Signed, payload: &[u8]) -> SigCheck {

@@ -510,6 +510,11 @@ impl AppState {
         let Some(l) = &self.limiter else {
             return Ok(());
         };
+        // Only registered keys have a bucket: names made up by a client
+        // cannot grow the limiter's map (they are refused as unknown keys).
+        if !self.node.sequencer.knows(&signed.payload.signer) {
+            return Ok(());
+        }
         match l.check_key(&signed.payload.signer.to_string()) {
             Ok(()) => Ok(()),
             Err(not_until) => {

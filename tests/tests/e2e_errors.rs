@@ -707,6 +707,17 @@ fn status_429_per_key_rate_limit_with_retry_after() {
     };
     accepted(&n, &firm_b, other(1));
     accepted(&n, &firm_b, other(2));
+    // Unknown keys have no bucket (made-up names cannot grow the limiter):
+    // each is refused as unknown, never as rate limited.
+    let stranger = Signer::generate(KeyName::new("stranger").unwrap()).unwrap();
+    for k in 0..5 {
+        let (status, body) = n.submit(&n.sign(&stranger, filing_of(100 + k)));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("unknown_key")),
+            "{body}"
+        );
+    }
     assert_eq!(n.size(), size + ok as u64 + 2);
     n.audit();
 }

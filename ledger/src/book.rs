@@ -455,7 +455,9 @@ pub fn disclosure(
     })
 }
 
-fn csv_field(s: &str) -> String {
+/// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
+#[must_use]
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -881,11 +881,7 @@ fn report_csv(a: &SupervisionAnswer) -> String {
             Some(s) => s.to_string(),
             None => String::new(),
         };
-        let name = if u.name.contains([',', '"', '\n']) {
-            format!("\"{}\"", u.name.replace('"', "\"\""))
-        } else {
-            u.name.clone()
-        };
+        let name = book::csv_field(&u.name);
         out.push_str(&format!(
             "{},{unit},{name},{},{},{},{},{},{},{},{},{}\r\n",
             u.rank.map(|r| r.to_string()).unwrap_or_default(),

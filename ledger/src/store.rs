@@ -137,6 +137,18 @@ pub struct Store {
     replay: HashMap<Hash, u64>,
 }
 
+/// Makes a store's applied batches durable (see [`Store::append_unflushed`]).
+#[derive(Clone)]
+pub struct Flusher(sled::Db);
+
+impl Flusher {
+    /// Flushes every batch applied before this call; durable on return.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.0.flush()?;
+        Ok(())
+    }
+}
+
 /// A read-only view of the store at one head: cheap to clone (the sled
 /// tree is reference-counted), safe to use from any thread while the writer
 /// appends, and never shows entries beyond its head.
@@ -372,6 +384,23 @@ impl Store {
         batch: Batch,
         sign: impl FnOnce(u64, &Hash) -> Result<Vec<u8>, String>,
     ) -> Result<Appended, StoreError> {
+        let appended = self.append_unflushed(batch, sign)?;
+        self.db.flush()?;
+        Ok(appended)
+    }
+
+    /// [`Store::append`] without the flush: the batch is applied atomically
+    /// and readable, but durable only once a [`Flusher::flush`] that started
+    /// after this call returns. sled's log is sequential and its recovery
+    /// stops at the first incomplete batch, so a crash keeps a prefix of the
+    /// applied batches: a later batch never survives without an earlier one.
+    /// Nothing built on such a batch may be shown or acknowledged before
+    /// that flush (the sequencer's flusher thread does it).
+    pub fn append_unflushed(
+        &mut self,
+        batch: Batch,
+        sign: impl FnOnce(u64, &Hash) -> Result<Vec<u8>, String>,
+    ) -> Result<Appended, StoreError> {
         let old = self.view.head.clone();
         let log = self.view.log.clone();
         let mut pending: HashMap<u64, Hash> = HashMap::new();
@@ -441,8 +470,8 @@ impl Store {
         })
     }
 
-    /// Checks the stored head is `old`, applies `writes` as one atomic sled
-    /// batch, then flushes. The store is the only writer of its tree
+    /// Checks the stored head is `old` and applies `writes` as one atomic
+    /// sled batch (the caller flushes). The store is the only writer of its tree
     /// (`append` takes `&mut self` and sled holds the folder lock), so the
     /// check cannot race; a sled transaction would read every written key
     /// first (its `insert` returns the old value), which doubled the cost of
@@ -464,8 +493,14 @@ impl Store {
             });
         }
         self.view.log.apply_batch(writes)?;
-        self.db.flush()?;
         Ok(())
+    }
+
+    /// A handle that makes everything applied so far durable, usable from
+    /// another thread while this store goes on appending.
+    #[must_use]
+    pub fn flusher(&self) -> Flusher {
+        Flusher(self.db.clone())
     }
 
     /// Writes (or removes) query-index rows durably, outside any batch: for

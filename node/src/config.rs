@@ -140,7 +140,7 @@ layer! {
     /// [env: LVYUE_MAX_BATCH] [default: 1024]
     max_batch: usize = "LVYUE_MAX_BATCH";
     /// Longest a submission waits for its batch to fill, milliseconds
-    /// [env: LVYUE_MAX_WAIT_MS] [default: 2]
+    /// [env: LVYUE_MAX_WAIT_MS] [default: 0]
     max_wait_ms: u64 = "LVYUE_MAX_WAIT_MS";
     /// Largest request body, bytes [env: LVYUE_BODY_LIMIT] [default: 262144]
     body_limit: usize = "LVYUE_BODY_LIMIT";

@@ -42,7 +42,10 @@ use tokio::sync::oneshot;
 pub struct SequencerConfig {
     /// Most submissions in one durable write.
     pub max_batch: usize,
-    /// Longest a submission waits for others to join its batch.
+    /// Longest a submission waits for others to join its batch. The
+    /// default is zero: the sequencer takes whatever is queued at once, and
+    /// batches grow by themselves while it and the flusher thread are busy
+    /// (a timer only adds latency once the flush is pipelined).
     pub max_wait: Duration,
     /// Submissions waiting beyond this many are refused with "busy".
     pub queue_capacity: usize,
@@ -57,7 +60,7 @@ impl Default for SequencerConfig {
     fn default() -> Self {
         SequencerConfig {
             max_batch: 1024,
-            max_wait: Duration::from_millis(2),
+            max_wait: Duration::ZERO,
             queue_capacity: 65_536,
             snapshot_every: 1_000_000,
             tick_interval: Duration::from_secs(60),
@@ -204,6 +207,8 @@ pub struct Writer {
     pub failed: Option<String>,
     /// Query indexes written with each batch.
     pub indexer: Indexer,
+    /// Set by the flusher thread when a flush failed.
+    pub flush_failed: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Reads through a lock that a panicking holder may have poisoned: the
@@ -214,6 +219,10 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(l: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    l.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Sequencer {
@@ -329,7 +338,75 @@ struct Shared {
     keys: KeyMap,
 }
 
+/// A batch applied by the sequencer thread, waiting for its flush.
+struct Applied {
+    answers: Vec<Answer>,
+    view: View,
+    new_keys: Vec<(KeyRef, VerifierKey)>,
+}
+
+/// The flusher thread: makes each applied batch durable, then publishes its
+/// head to readers and only then answers its submitters. It runs beside the
+/// sequencer thread, which meanwhile admits and applies the next batch, so
+/// the wait for the disk no longer stalls the serial stage.
+fn flush_loop(
+    flusher: lvyue_ledger::store::Flusher,
+    rx: Receiver<Applied>,
+    shared: Shared,
+    failed: Arc<std::sync::Mutex<Option<String>>>,
+) {
+    while let Ok(first) = rx.recv() {
+        // One flush for every batch applied meanwhile (group commit of the
+        // flushes themselves): their heads are published in order.
+        let mut applied = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            applied.push(more);
+        }
+        let durable = lock(&failed).is_none() && {
+            match flusher.flush() {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "flush failed");
+                    *lock(&failed) = Some("the store failed; restart the node".into());
+                    false
+                }
+            }
+        };
+        let mut answers = Vec::new();
+        for a in applied {
+            if durable {
+                // Readers see the new head before any submitter holds a receipt for it.
+                *write(&shared.view) = Some(a.view);
+                write(&shared.keys).extend(a.new_keys);
+            }
+            answers.extend(a.answers);
+        }
+        for (reply, mut receipt) in answers {
+            if !durable && receipt.is_ok() {
+                receipt = Err(SubmitError::Storage("the store failed".into()));
+            }
+            let _ = reply.send(receipt);
+        }
+    }
+}
+
 fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
+    // Batches applied but not yet flushed: a bound on how far the
+    // sequencer thread runs ahead of the disk.
+    let (ftx, frx) = std::sync::mpsc::sync_channel::<Applied>(8);
+    let flusher = {
+        let (flusher, failed) = (w.store.flusher(), w.flush_failed.clone());
+        let shared = Shared {
+            view: shared.view.clone(),
+            keys: shared.keys.clone(),
+        };
+        std::thread::Builder::new()
+            .name("lvyue-flusher".into())
+            .spawn(move || flush_loop(flusher, frx, shared, failed))
+            .expect("spawn flusher thread")
+    };
+    let mut ftx = Some(ftx);
+    let mut flusher = Some(flusher);
     let mut w = Some(w);
     let mut stop = None;
     loop {
@@ -364,12 +441,18 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
         }
         match w.as_mut() {
             Some(writer) if !jobs.is_empty() => {
-                let (receipts, new_keys) = writer.process(jobs);
-                // Readers see the new head before any submitter holds a receipt for it.
-                *write(&shared.view) = Some(writer.store.view().clone());
-                write(&shared.keys).extend(new_keys);
-                for (reply, receipt) in receipts {
-                    let _ = reply.send(receipt);
+                let (answers, new_keys) = writer.process(jobs);
+                let applied = Applied {
+                    answers,
+                    view: writer.store.view().clone(),
+                    new_keys,
+                };
+                if let Some(tx) = &ftx
+                    && let Err(e) = tx.send(applied)
+                {
+                    for (reply, _) in e.0.answers {
+                        let _ = reply.send(Err(SubmitError::Closed));
+                    }
                 }
             }
             Some(_) => {}
@@ -380,6 +463,11 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
             }
         }
         if let Some(done) = stop.take() {
+            // Every applied batch is flushed and answered first.
+            drop(ftx.take());
+            if let Some(f) = flusher.take() {
+                let _ = f.join();
+            }
             // Drop every handle on sled so the folder lock is released.
             *write(&shared.view) = None;
             if let Some(writer) = w.take() {
@@ -390,11 +478,20 @@ fn run(w: Writer, rx: Receiver<Msg>, shared: Shared, config: SequencerConfig) {
             break;
         }
     }
+    // All handles dropped: answer what is in flight before the store goes.
+    drop(ftx);
+    if let Some(f) = flusher {
+        let _ = f.join();
+    }
 }
 
 /// Runs a read; dropped (the reader sees `Closed`) once the writer is gone.
 fn run_read(w: Option<&Writer>, f: ReadFn) {
-    if let Some(w) = w.filter(|w| w.failed.is_none()) {
+    // A read names the writer's head (e.g. in a signed export): everything
+    // applied is made durable first, so no such head can be lost.
+    if let Some(w) = w.filter(|w| w.failed.is_none() && lock(&w.flush_failed).is_none())
+        && w.store.flusher().flush().is_ok()
+    {
         f(w);
     }
 }
@@ -461,6 +558,7 @@ impl Writer {
             snapshot_every,
             entries_since_snapshot: 0,
             failed: None,
+            flush_failed: Arc::default(),
         })
     }
 
@@ -520,6 +618,11 @@ impl Writer {
     /// Admits and appends one batch. Returns the replies to send once the new
     /// head is published, and the keys it registered.
     fn process(&mut self, jobs: Vec<Job>) -> (Vec<Answer>, Vec<(KeyRef, VerifierKey)>) {
+        if self.failed.is_none()
+            && let Some(reason) = lock(&self.flush_failed).clone()
+        {
+            self.failed = Some(reason);
+        }
         if let Some(reason) = &self.failed {
             let answers = jobs
                 .into_iter()
@@ -679,7 +782,7 @@ impl Writer {
         let m = crate::metrics::global();
         let entries = batch.len() as u64;
         let started = Instant::now();
-        let result = self.store.append(batch, |size, root| {
+        let result = self.store.append_unflushed(batch, |size, root| {
             Ok(sign_checkpoint(&Checkpoint::new(origin.clone(), size, *root), signer).into_bytes())
         });
         let mut appended = match result {

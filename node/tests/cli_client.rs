@@ -664,7 +664,7 @@ fn serve_settings_come_from_flag_then_env_then_file() {
     let s = settings(&[], &[]);
     assert_eq!(s["max_batch"].as_integer(), Some(10), "file over default");
     assert_eq!(s["rate_burst"].as_integer(), Some(3));
-    assert_eq!(s["max_wait_ms"].as_integer(), Some(2), "default");
+    assert_eq!(s["max_wait_ms"].as_integer(), Some(0), "default");
     let s = settings(&[], &[("LVYUE_MAX_BATCH", "20")]);
     assert_eq!(s["max_batch"].as_integer(), Some(20), "env over file");
     let s = settings(&["--max-batch", "30"], &[("LVYUE_MAX_BATCH", "20")]);

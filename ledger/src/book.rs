@@ -144,6 +144,8 @@ impl From<&RuleSet> for BookRules {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct NameRow {
     pub name: String,
+    /// The record that gave the entity this name (the first of a run of
+    /// records repeating it).
     pub index: u64,
 }
 
@@ -191,8 +193,16 @@ fn rules(rows: &impl Rows) -> Result<BookRules, RowsError> {
 }
 
 fn set_name(rows: &mut impl Rows, s: &Subject, name: &str, index: u64) {
+    let key = k(&[b"bN", &subject_key(s)]);
+    // A name given again is not a change: the row keeps the record that
+    // first gave it (and the store is spared a write per filing).
+    if let Ok(Some(b)) = rows.get(&key)
+        && decode_row::<NameRow>(&b).is_ok_and(|r| r.name == name)
+    {
+        return;
+    }
     rows.put(
-        k(&[b"bN", &subject_key(s)]),
+        key,
         encode_row(&NameRow {
             name: name.to_string(),
             index,
@@ -511,5 +521,59 @@ impl Disclosure {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uscc::Uscc;
+
+    /// Counts the writes that reach the rows.
+    #[derive(Default)]
+    struct Counting {
+        rows: MemRows,
+        puts: usize,
+    }
+
+    impl Rows for Counting {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, RowsError> {
+            Rows::get(&self.rows, key)
+        }
+        fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+            self.puts += 1;
+            self.rows.put(key, value);
+        }
+        fn remove(&mut self, key: Vec<u8>) {
+            self.rows.remove(key);
+        }
+    }
+
+    fn name_row(rows: &Counting, s: &Subject) -> NameRow {
+        let b = Rows::get(&rows.rows, &k(&[b"bN", &subject_key(s)]))
+            .unwrap()
+            .unwrap();
+        decode_row(&b).unwrap()
+    }
+
+    #[test]
+    fn a_name_given_again_is_not_rewritten_and_a_new_name_is() {
+        let s = Subject::Org(Uscc::parse("91350100M000100Y43").unwrap());
+        let mut rows = Counting::default();
+        set_name(&mut rows, &s, "某供应商", 3);
+        set_name(&mut rows, &s, "某供应商", 9);
+        assert_eq!(rows.puts, 1, "the repeat wrote a row");
+        assert_eq!(
+            name_row(&rows, &s),
+            NameRow {
+                name: "某供应商".into(),
+                index: 3
+            }
+        );
+        set_name(&mut rows, &s, "某供应商有限公司", 12);
+        assert_eq!(rows.puts, 2);
+        let (name, _) = name_and_score(&rows.rows, &s).unwrap();
+        assert_eq!(name, "某供应商有限公司");
+        assert_eq!(name_row(&rows, &s).index, 12);
     }
 }

@@ -11,9 +11,13 @@
 //! Keys (`S` = [`book::subject_key`], `C` = [`contract_key`], integers
 //! big-endian):
 //! - `b…` — the public book ([`lvyue_ledger::book`])
-//! - `xC‖C` → contract view (JSON, [`ContractView`])
-//! - `xc‖C‖index` → kind: the contract's history
-//! - `xe‖S‖index` → kind: records about an entity (its credit archive)
+//! - `xC‖C` → contract view (JSON, [`ContractView`]), with the contract's
+//!   history (index and kind of every record about it) inline: the view is
+//!   rewritten whenever a record touches the contract, so its history costs
+//!   no row of its own
+//! - `xe‖S‖index` → kind: records about an entity (its credit archive),
+//!   except its filings (listed by `xp`/`xu`) and its score changes (`xg`)
+//! - `xg‖S‖index` → "": the entity's score changes
 //! - `xp‖S‖filed index` → contract id: contracts naming the entity as a party
 //! - `xu‖S‖filed index` → contract id: contracts the entity filed (source unit, feed, agency)
 //! - `xd‖due‖C‖milestone` → "": open milestones by due date (city-wide)
@@ -35,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the index layout; a store whose index is of another version
 /// (or has none) is re-indexed from its log at open.
-pub const INDEX_VERSION: &str = "4";
+pub const INDEX_VERSION: &str = "5";
 /// Meta row naming the index version.
 pub const INDEX_META: &str = "index_version";
 
@@ -89,6 +93,13 @@ pub struct MilestoneView {
     pub reminded: Vec<u32>,
 }
 
+/// One item of a history: the entry's index and kind.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HistoryItem {
+    pub index: u64,
+    pub kind: String,
+}
+
 /// A contract and the status of each milestone.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ContractView {
@@ -108,6 +119,10 @@ pub struct ContractView {
     pub amendment: u32,
     pub completed: bool,
     pub milestones: Vec<MilestoneView>,
+    /// Every record about the contract, oldest first (stored in the row;
+    /// the contract query serves it paginated beside the view).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryItem>,
 }
 
 /// A notification in an organisation's feed (and to its webhooks).
@@ -207,6 +222,8 @@ pub struct Indexer {
     /// Contracts whose status row must be rewritten, with their static part
     /// when filed in this batch.
     touched: BTreeMap<ContractId, Option<ContractView>>,
+    /// History items of this batch, by contract.
+    histories: BTreeMap<ContractId, Vec<HistoryItem>>,
     stats: CityStats,
     error: Option<String>,
 }
@@ -300,6 +317,7 @@ impl Indexer {
         Ok(Indexer {
             pending: BTreeMap::new(),
             touched: BTreeMap::new(),
+            histories: BTreeMap::new(),
             stats,
             error: None,
         })
@@ -336,10 +354,13 @@ impl Indexer {
 
     fn contract_history(&mut self, id: &ContractId, index: u64, kind: &str) {
         self.touched.entry(id.clone()).or_default();
-        self.put(
-            key(&[b"xc", &contract_key(id), &index.to_be_bytes()]),
-            kind.as_bytes().to_vec(),
-        );
+        self.histories
+            .entry(id.clone())
+            .or_default()
+            .push(HistoryItem {
+                index,
+                kind: kind.to_string(),
+            });
     }
 
     fn contract_view(&self, view: &View, id: &ContractId) -> Option<ContractView> {
@@ -453,14 +474,15 @@ impl Indexer {
                     amendment: 0,
                     completed: false,
                     milestones: Vec::new(),
+                    history: Vec::new(),
                 };
                 if let Some(c) = engine.contract(&contract.id) {
                     refresh(&mut v, c);
                 }
                 let filed = index.to_be_bytes();
                 let cid = contract.id.as_str().as_bytes().to_vec();
+                // A filing is in its parties' archives through `xp`.
                 for p in &contract.parties {
-                    self.history(&p.subject, index, "contract_filed");
                     self.put(
                         key(&[b"xp", &book::subject_key(&p.subject), &filed]),
                         cid.clone(),
@@ -489,11 +511,8 @@ impl Indexer {
                     )
                     .or_default() += 1;
                 self.stats.amount_fen += i128::from(contract.amount.get());
-                self.put(
-                    key(&[b"xc", &contract_key(&contract.id), &filed]),
-                    b"contract_filed".to_vec(),
-                );
                 self.touched.insert(contract.id.clone(), Some(v));
+                self.contract_history(&contract.id, index, "contract_filed");
             }
             Event::FilingAcknowledged { contract, party } => {
                 self.contract_history(contract, index, event.kind());
@@ -674,7 +693,10 @@ impl Indexer {
             }
             Derived::ScoreChanged { entity, .. } => {
                 self.stats.score_changes += 1;
-                self.history(entity, index, kind);
+                self.put(
+                    key(&[b"xg", &book::subject_key(entity), &index.to_be_bytes()]),
+                    Vec::new(),
+                );
             }
             Derived::ListChanged {
                 entity,
@@ -735,6 +757,9 @@ impl Indexer {
             if let Some(c) = engine.contract(&id) {
                 refresh(&mut v, c);
             }
+            if let Some(items) = self.histories.remove(&id) {
+                v.history.extend(items);
+            }
             // Milestone counters follow the contracts' current state.
             if let Some(o) = &old {
                 self.stats.count_milestones(o, -1);
@@ -762,6 +787,7 @@ impl Indexer {
     pub fn abandon(&mut self) {
         self.pending.clear();
         self.touched.clear();
+        self.histories.clear();
     }
 }
 
@@ -808,6 +834,7 @@ pub fn ensure(
     let mut indexer = Indexer {
         pending: BTreeMap::new(),
         touched: BTreeMap::new(),
+        histories: BTreeMap::new(),
         stats: CityStats::default(),
         error: None,
     };

@@ -3,10 +3,15 @@
 //! the signed exports. Every answer is served from the index rows of
 //! [`crate::index`]; none scans the log.
 //!
-//! Single-row answers (a contract, a list) are exact at the head they name
-//! (`as_of`). Answers that combine rows may, while a batch commits, mix the
-//! batch's rows with the previous head's; signed exports never do: they are
-//! computed on the sequencer thread between two batches.
+//! Answers name the durable head they were read at (`as_of`). The sequencer
+//! applies a batch (entries and index rows together) before the flusher
+//! thread makes it durable and publishes its head, so the store may already
+//! hold the rows of a batch or two past `as_of`: contracts filed, archive
+//! and history items and notifications past `as_of` are left out; a
+//! contract's milestone status and the city counters may already show such
+//! a batch for the few milliseconds of its flush. Signed exports never do:
+//! they are computed on the sequencer thread after a flush, between two
+//! batches.
 
 use crate::index::{self, CityStats, ContractView, Notification, contract_key, day_key, key};
 use crate::server::{ApiError, AppState, blocking, view};
@@ -174,12 +179,7 @@ fn read_entry(view: &View, i: u64) -> Result<(Vec<u8>, Entry), ApiError> {
     Ok((bytes.to_vec(), e))
 }
 
-/// One item of a history: the entry's index and kind.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct HistoryItem {
-    pub index: u64,
-    pub kind: String,
-}
+pub use crate::index::HistoryItem;
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -198,32 +198,22 @@ pub struct ContractAnswer {
     pub next: Option<u64>,
 }
 
+/// A page of a contract's history (oldest first): the items after index
+/// `after`, at most `limit`, and the cursor of the next page.
 fn history_page(
-    view: &View,
-    prefix: &[u8],
+    all: &[HistoryItem],
     after: Option<u64>,
     limit: usize,
-) -> Result<(Vec<HistoryItem>, Option<u64>), ApiError> {
-    let from = match after {
-        Some(a) => key(&[prefix, &(a.saturating_add(1)).to_be_bytes()]),
-        None => prefix.to_vec(),
-    };
-    let to = key(&[prefix, &[0xff; 9]]);
-    let rows = view.index_range(&from, &to, limit + 1).map_err(internal)?;
-    let mut items: Vec<HistoryItem> = rows
-        .iter()
-        .map(|(k, v)| HistoryItem {
-            index: be_u64(&k[prefix.len()..]),
-            kind: String::from_utf8_lossy(v).into_owned(),
-        })
-        .collect();
+) -> (Vec<HistoryItem>, Option<u64>) {
+    let from = after.map_or(0, |a| all.partition_point(|h| h.index <= a));
+    let mut items: Vec<HistoryItem> = all[from..].iter().take(limit + 1).cloned().collect();
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|i| i.index)
     } else {
         None
     };
-    Ok((items, next))
+    (items, next)
 }
 
 pub(crate) async fn contract(
@@ -236,11 +226,16 @@ pub(crate) async fn contract(
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
     blocking(move || {
-        let contract = index::read_contract(&view, &id)
+        let head = view.head().size;
+        // Index rows of a batch being flushed may already be in the store:
+        // nothing past the view's head is shown (module doc).
+        let mut contract = index::read_contract(&view, &id)
             .map_err(internal)?
+            .filter(|c| c.filed_index < head)
             .ok_or_else(|| not_found(format!("no contract {id} in the log")))?;
-        let prefix = key(&[b"xc", &contract_key(&id)]);
-        let (history, next) = history_page(&view, &prefix, q.after, limit)?;
+        let mut all = std::mem::take(&mut contract.history);
+        all.retain(|h| h.index < head);
+        let (history, next) = history_page(&all, q.after, limit);
         Ok(Json(ContractAnswer {
             as_of: view.head().size,
             contract,
@@ -386,6 +381,9 @@ fn entity_contracts(
     let to = key(&[prefix, &[0xff; 9]]);
     let mut out = Vec::new();
     for (k, v) in view.index_range_rev(prefix, &to, limit).map_err(internal)? {
+        if be_u64(&k[prefix.len()..]) >= view.head().size {
+            continue;
+        }
         let id = ContractId::new(String::from_utf8_lossy(&v).into_owned()).map_err(internal)?;
         let line = match seen.get(&id) {
             Some(line) => line.clone(),
@@ -443,12 +441,34 @@ pub(crate) async fn entity(
         let sk = book::subject_key(&who);
         let rows = ViewRows(&view);
         let (name, score) = book::name_and_score(&rows, &who).map_err(internal)?;
-        let hist_prefix = key(&[b"xe", &sk]);
-        let to = key(&[&hist_prefix, &[0xff; 9][..]]);
-        let hist = view
-            .index_range_rev(&hist_prefix, &to, limit)
-            .map_err(internal)?;
-        let known = !hist.is_empty()
+        // Records about the entity (`xe`) and its score changes (`xg`),
+        // newest first: `limit` of each, merged.
+        let newest = |prefix: &[u8]| {
+            let to = key(&[prefix, &[0xff; 9][..]]);
+            view.index_range_rev(prefix, &to, limit)
+                .map_err(internal)
+                .map(|rows| {
+                    rows.iter()
+                        .map(|(k, v)| (be_u64(&k[prefix.len()..]), v.to_vec()))
+                        .filter(|(i, _)| *i < view.head().size)
+                        .collect::<Vec<_>>()
+                })
+        };
+        let scores = newest(&key(&[b"xg", &sk]))?;
+        let mut history: Vec<HistoryItem> = newest(&key(&[b"xe", &sk]))?
+            .into_iter()
+            .map(|(index, v)| HistoryItem {
+                index,
+                kind: String::from_utf8_lossy(&v).into_owned(),
+            })
+            .chain(scores.iter().map(|(index, _)| HistoryItem {
+                index: *index,
+                kind: "score_changed".into(),
+            }))
+            .collect();
+        history.sort_by_key(|h| std::cmp::Reverse(h.index));
+        history.truncate(limit);
+        let known = !history.is_empty()
             || view
                 .index_row(&key(&[b"bN", &sk]))
                 .map_err(internal)?
@@ -456,51 +476,25 @@ pub(crate) async fn entity(
         if !known {
             return Err(not_found(format!("no record names {subject}")));
         }
-        let history: Vec<HistoryItem> = hist
-            .iter()
-            .map(|(k, v)| HistoryItem {
-                index: be_u64(&k[hist_prefix.len()..]),
-                kind: String::from_utf8_lossy(v).into_owned(),
-            })
-            .collect();
         let mut score_history = Vec::new();
-        // Score changes are a subset of the history rows; page through it
-        // newest first until `limit` of them are found.
-        let mut cursor = to.clone();
-        'outer: loop {
-            let page = view
-                .index_range_rev(&hist_prefix, &cursor, 512)
-                .map_err(internal)?;
-            if page.is_empty() {
-                break;
-            }
-            for (k, v) in &page {
-                cursor = k.to_vec();
-                if v.as_ref() != b"score_changed" {
-                    continue;
-                }
-                let i = be_u64(&k[hist_prefix.len()..]);
-                let (_, e) = read_entry(&view, i)?;
-                if let Body::Derived(Derived::ScoreChanged {
+        for (i, _) in scores {
+            let (_, e) = read_entry(&view, i)?;
+            if let Body::Derived(Derived::ScoreChanged {
+                delta,
+                total,
+                rule,
+                cause,
+                ..
+            }) = e.body
+            {
+                score_history.push(ScoreItem {
+                    index: i,
+                    time_ms: e.time_ms,
                     delta,
                     total,
-                    rule,
+                    rule: rule.as_str().to_string(),
                     cause,
-                    ..
-                }) = e.body
-                {
-                    score_history.push(ScoreItem {
-                        index: i,
-                        time_ms: e.time_ms,
-                        delta,
-                        total,
-                        rule: rule.as_str().to_string(),
-                        cause,
-                    });
-                    if score_history.len() >= limit {
-                        break 'outer;
-                    }
-                }
+                });
             }
         }
         let (offset, _) = today(&view)?;
@@ -749,7 +743,10 @@ pub fn feed_page(
         .map_err(|e| e.to_string())?;
     let mut items = Vec::new();
     for (_, v) in rows {
-        items.push(serde_json::from_slice::<Notification>(&v).map_err(|e| e.to_string())?);
+        let n = serde_json::from_slice::<Notification>(&v).map_err(|e| e.to_string())?;
+        if n.index < view.head().size {
+            items.push(n);
+        }
     }
     let next = if items.len() > limit {
         items.truncate(limit);
@@ -1073,6 +1070,12 @@ pub fn credit_report(
     let mut indexes = vec![0u64];
     if let Some(n) = &name_row {
         indexes.push(n.index);
+    }
+    for (k, _) in view
+        .index_prefix(&key(&[b"xg", &sk]))
+        .map_err(|e| e.to_string())?
+    {
+        indexes.push(be_u64(&k[2 + sk.len()..]));
     }
     for (k, v) in view
         .index_prefix(&key(&[b"xe", &sk]))

@@ -134,6 +134,70 @@ fn each_reader_sees_what_the_rules_did() {
         .collect();
     assert_eq!(totals.first(), Some(&916), "newest first: {totals:?}");
     assert_eq!(totals.len(), 5, "{totals:?}");
+    // The archive's history: score changes merged with the other records
+    // about the firm, newest first; its filings are in `contracts`, not here.
+    let hist: Vec<(u64, &str)> = e["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["index"].as_u64().unwrap(), h["kind"].as_str().unwrap()))
+        .collect();
+    assert!(hist.windows(2).all(|w| w[0].0 > w[1].0), "{hist:?}");
+    assert_eq!(
+        hist.iter().filter(|h| h.1 == "score_changed").count(),
+        5,
+        "{hist:?}"
+    );
+    assert!(hist.iter().any(|h| h.1 == "default_determined"), "{hist:?}");
+    assert!(!hist.iter().any(|h| h.1 == "contract_filed"), "{hist:?}");
+    let score_indexes: Vec<u64> = e["score_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["index"].as_u64().unwrap())
+        .collect();
+    let limited = get_json(&n, &format!("/v1/entities/{firm}?limit=2"));
+    assert_eq!(limited["history"].as_array().unwrap().len(), 2);
+    let top2: Vec<u64> = limited["score_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(top2, score_indexes[..2].to_vec(), "the two newest");
+
+    // The contract's history pages in index order with a cursor.
+    let all: Vec<u64> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["index"].as_u64().unwrap())
+        .collect();
+    assert!(
+        all.len() >= 4 && all.windows(2).all(|w| w[0] < w[1]),
+        "{all:?}"
+    );
+    let p1 = get_json(&n, "/v1/contracts/BJ-1?limit=2");
+    let page1: Vec<u64> = p1["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(page1, all[..2].to_vec());
+    assert_eq!(p1["next"].as_u64(), Some(all[1]));
+    assert!(
+        p1["contract"].get("history").is_none(),
+        "history is paged beside the view"
+    );
+    let p2 = get_json(&n, &format!("/v1/contracts/BJ-1?limit=2&after={}", all[1]));
+    let page2: Vec<u64> = p2["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(page2, all[2..4].to_vec());
     let d = get_json(&n, &format!("/v1/entities/{}", uscc(1)));
     assert_eq!(d["filed"].as_array().unwrap().len(), 3);
 

@@ -18,8 +18,11 @@
 //! - `xe‖S‖index` → kind: records about an entity (its credit archive),
 //!   except its filings (listed by `xp`/`xu`) and its score changes (`xg`)
 //! - `xg‖S‖index` → "": the entity's score changes
-//! - `xp‖S‖filed index` → contract id: contracts naming the entity as a party
-//! - `xu‖S‖filed index` → contract id: contracts the entity filed (source unit, feed, agency)
+//! - `xp‖S‖filed index` → [`ArchiveLine`] (JSON): contracts naming the entity as a party
+//! - `xu‖S‖filed index` → [`ArchiveLine`] (JSON): contracts the entity filed (source unit,
+//!   feed, agency). The line is the contract as the entity's archive shows it, so an archive
+//!   reads one range per list, not a contract row per line; it is rewritten when the contract
+//!   changes what it shows (completion, an amendment's milestones)
 //! - `xd‖due‖C‖milestone` → "": open milestones by due date (city-wide)
 //! - `xo‖S‖due‖C‖milestone` → "": open milestones of an organisation by due date
 //! - `xw‖S‖index` → notification (JSON, [`Notification`]): the entity's feed
@@ -39,7 +42,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the index layout; a store whose index is of another version
 /// (or has none) is re-indexed from its log at open.
-pub const INDEX_VERSION: &str = "5";
+pub const INDEX_VERSION: &str = "6";
 /// Meta row naming the index version.
 pub const INDEX_META: &str = "index_version";
 
@@ -123,6 +126,69 @@ pub struct ContractView {
     /// the contract query serves it paginated beside the view).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryItem>,
+}
+
+/// A contract as one entity's credit archive lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ArchiveLine {
+    pub id: ContractId,
+    pub name: String,
+    /// The role named in the contract (e.g. 甲方), if a party.
+    pub party_role: Option<String>,
+    /// Filed by this entity (as source unit, feed, agency or itself).
+    pub filer: bool,
+    pub obligor_of: Vec<u32>,
+    pub obligee_of: Vec<u32>,
+    pub completed: bool,
+}
+
+impl ArchiveLine {
+    /// The line of contract `v` for `who`.
+    #[must_use]
+    pub fn of(v: &ContractView, who: &Subject) -> ArchiveLine {
+        ArchiveLine {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            party_role: v
+                .parties
+                .iter()
+                .find(|p| &p.subject == who)
+                .map(|p| p.role.clone()),
+            filer: &v.filer == who,
+            obligor_of: v
+                .milestones
+                .iter()
+                .filter(|m| &m.obligor == who)
+                .map(|m| m.number)
+                .collect(),
+            obligee_of: v
+                .milestones
+                .iter()
+                .filter(|m| &m.obligee == who)
+                .map(|m| m.number)
+                .collect(),
+            completed: v.completed,
+        }
+    }
+}
+
+/// The archive rows (`xp` per party, `xu` for the filer) of a contract.
+fn archive_rows(v: &ContractView) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+    let filed = v.filed_index.to_be_bytes();
+    let mut out = BTreeMap::new();
+    let line =
+        |who: &Subject| serde_json::to_vec(&ArchiveLine::of(v, who)).map_err(|e| e.to_string());
+    for p in &v.parties {
+        out.insert(
+            key(&[b"xp", &book::subject_key(&p.subject), &filed]),
+            line(&p.subject)?,
+        );
+    }
+    out.insert(
+        key(&[b"xu", &book::subject_key(&v.filer), &filed]),
+        line(&v.filer)?,
+    );
+    Ok(out)
 }
 
 /// A notification in an organisation's feed (and to its webhooks).
@@ -479,16 +545,9 @@ impl Indexer {
                 if let Some(c) = engine.contract(&contract.id) {
                     refresh(&mut v, c);
                 }
+                // A filing is in its parties' and filer's archives through
+                // `xp`/`xu`, written with the contract row (`finish_rows`).
                 let filed = index.to_be_bytes();
-                let cid = contract.id.as_str().as_bytes().to_vec();
-                // A filing is in its parties' archives through `xp`.
-                for p in &contract.parties {
-                    self.put(
-                        key(&[b"xp", &book::subject_key(&p.subject), &filed]),
-                        cid.clone(),
-                    );
-                }
-                self.put(key(&[b"xu", &book::subject_key(&filer), &filed]), cid);
                 if let Source::Import { external_ref } = &contract.source {
                     self.put(
                         key(&[
@@ -772,6 +831,23 @@ impl Indexer {
             }
             for k in after.difference(&before) {
                 self.pending.insert(k.clone(), Some(Vec::new()));
+            }
+            // Archive lines: written when new or when what they show changed.
+            let before = old
+                .as_ref()
+                .map(archive_rows)
+                .transpose()?
+                .unwrap_or_default();
+            let after = archive_rows(&v)?;
+            for k in before.keys() {
+                if !after.contains_key(k) {
+                    self.pending.insert(k.clone(), None);
+                }
+            }
+            for (k, line) in after {
+                if before.get(&k) != Some(&line) {
+                    self.pending.insert(k, Some(line));
+                }
             }
             let bytes = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
             self.pending

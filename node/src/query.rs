@@ -13,7 +13,7 @@
 //! they are computed on the sequencer thread after a flush, between two
 //! batches.
 
-use crate::index::{self, CityStats, ContractView, Notification, contract_key, day_key, key};
+use crate::index::{self, ArchiveLine, CityStats, ContractView, Notification, day_key, key};
 use crate::server::{ApiError, AppState, blocking, view};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -305,99 +305,30 @@ pub struct LimitQuery {
     limit: Option<usize>,
 }
 
-/// The fields of a stored [`ContractView`] an archive line needs: decoding
-/// only these (serde skips the rest) is much cheaper than the whole view,
-/// and an archive decodes up to two pages of contracts.
-#[derive(Deserialize)]
-struct ContractBrief {
-    name: String,
-    filer: Subject,
-    parties: Vec<PartyBrief>,
-    milestones: Vec<MilestoneBrief>,
-    completed: bool,
-}
-
-#[derive(Deserialize)]
-struct PartyBrief {
-    subject: Subject,
-    role: String,
-}
-
-#[derive(Deserialize)]
-struct MilestoneBrief {
-    number: u32,
-    obligor: Subject,
-    obligee: Subject,
-}
-
-/// The archive line of contract `id` for `who` (`None`: no such contract).
-fn entity_contract(
-    view: &View,
-    id: &ContractId,
-    who: &Subject,
-) -> Result<Option<EntityContract>, ApiError> {
-    let row = key(&[b"xC", &contract_key(id)]);
-    let Some(bytes) = view.index_row(&row).map_err(internal)? else {
-        return Ok(None);
-    };
-    let c: ContractBrief = serde_json::from_slice(&bytes).map_err(internal)?;
-    Ok(Some(EntityContract {
-        id: id.clone(),
-        filed_index: 0,
-        name: c.name,
-        party_role: c
-            .parties
-            .into_iter()
-            .find(|p| &p.subject == who)
-            .map(|p| p.role),
-        filer: &c.filer == who,
-        obligor_of: c
-            .milestones
-            .iter()
-            .filter(|m| &m.obligor == who)
-            .map(|m| m.number)
-            .collect(),
-        obligee_of: c
-            .milestones
-            .iter()
-            .filter(|m| &m.obligee == who)
-            .map(|m| m.number)
-            .collect(),
-        completed: c.completed,
-    }))
-}
-
-/// Archive lines already decoded for this answer (a self-filed contract is
-/// in both the party and the filer list).
-type Seen = std::collections::HashMap<ContractId, EntityContract>;
-
+/// One list of an entity archive, newest first: the lines of its `xp`
+/// (party) or `xu` (filer) rows, up to `limit`, none past the head.
 fn entity_contracts(
     view: &View,
     prefix: &[u8],
-    who: &Subject,
     limit: usize,
-    seen: &mut Seen,
 ) -> Result<Vec<EntityContract>, ApiError> {
     let to = key(&[prefix, &[0xff; 9]]);
     let mut out = Vec::new();
     for (k, v) in view.index_range_rev(prefix, &to, limit).map_err(internal)? {
-        if be_u64(&k[prefix.len()..]) >= view.head().size {
+        let filed_index = be_u64(&k[prefix.len()..]);
+        if filed_index >= view.head().size {
             continue;
         }
-        let id = ContractId::new(String::from_utf8_lossy(&v).into_owned()).map_err(internal)?;
-        let line = match seen.get(&id) {
-            Some(line) => line.clone(),
-            None => match entity_contract(view, &id, who)? {
-                Some(line) => {
-                    seen.insert(id, line.clone());
-                    line
-                }
-                None => continue,
-            },
-        };
+        let line: ArchiveLine = serde_json::from_slice(&v).map_err(internal)?;
         out.push(EntityContract {
-            filed_index: be_u64(&k[prefix.len()..]),
-            ..line
+            id: line.id,
+            filed_index,
+            name: line.name,
+            party_role: line.party_role,
+            filer: line.filer,
+            obligor_of: line.obligor_of,
+            obligee_of: line.obligee_of,
+            completed: line.completed,
         });
     }
     Ok(out)
@@ -498,13 +429,12 @@ pub(crate) async fn entity(
             }
         }
         let (offset, _) = today(&view)?;
-        let mut seen = Seen::new();
         Ok(Json(EntityAnswer {
             as_of: view.head().size,
             red_list: list_status(&view, &who, ListKind::Red, offset)?,
             black_list: list_status(&view, &who, ListKind::Black, offset)?,
-            contracts: entity_contracts(&view, &key(&[b"xp", &sk]), &who, limit, &mut seen)?,
-            filed: entity_contracts(&view, &key(&[b"xu", &sk]), &who, limit, &mut seen)?,
+            contracts: entity_contracts(&view, &key(&[b"xp", &sk]), limit)?,
+            filed: entity_contracts(&view, &key(&[b"xu", &sk]), limit)?,
             entity: who,
             name,
             score,
@@ -838,7 +768,9 @@ fn unit_report(
     };
     let prefix = key(&[b"xu", &book::subject_key(unit)]);
     for (_, v) in view.index_prefix(&prefix).map_err(internal)? {
-        let id = ContractId::new(String::from_utf8_lossy(&v).into_owned()).map_err(internal)?;
+        let id = serde_json::from_slice::<ArchiveLine>(&v)
+            .map_err(internal)?
+            .id;
         let Some(c) = index::read_contract(view, &id).map_err(internal)? else {
             continue;
         };

@@ -126,6 +126,16 @@ fn each_reader_sees_what_the_rules_did() {
     assert!(e["black_list"].is_object());
     assert!(e["red_list"].is_null());
     assert_eq!(e["contracts"].as_array().unwrap().len(), 3);
+    // Archive lines are stored with the archive's rows: BJ-3 was filed
+    // open, so its line must have been rewritten when it completed.
+    let line = e["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "BJ-3")
+        .unwrap_or_else(|| panic!("BJ-3 not in {e}"));
+    assert_eq!(line["completed"], true, "{line}");
+    assert_eq!(line["party_role"], "乙方", "{line}");
     let totals: Vec<i64> = e["score_history"]
         .as_array()
         .unwrap()

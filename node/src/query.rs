@@ -255,19 +255,13 @@ pub struct ListStatus {
     pub cause: u64,
 }
 
-/// A contract naming the entity, with its part in it.
+/// A contract naming the entity, with its part in it: the stored archive
+/// line and the index of the filing.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EntityContract {
-    pub id: ContractId,
+    #[serde(flatten)]
+    pub line: ArchiveLine,
     pub filed_index: u64,
-    pub name: String,
-    /// The role named in the contract (e.g. 甲方), if a party.
-    pub party_role: Option<String>,
-    /// Filed by this entity (as source unit, feed, agency or itself).
-    pub filer: bool,
-    pub obligor_of: Vec<u32>,
-    pub obligee_of: Vec<u32>,
-    pub completed: bool,
 }
 
 /// A score change with its rule and cause.
@@ -320,16 +314,7 @@ fn entity_contracts(
             continue;
         }
         let line: ArchiveLine = serde_json::from_slice(&v).map_err(internal)?;
-        out.push(EntityContract {
-            id: line.id,
-            filed_index,
-            name: line.name,
-            party_role: line.party_role,
-            filer: line.filer,
-            obligor_of: line.obligor_of,
-            obligee_of: line.obligee_of,
-            completed: line.completed,
-        });
+        out.push(EntityContract { line, filed_index });
     }
     Ok(out)
 }

@@ -19,10 +19,13 @@
 //!   except its filings (listed by `xp`/`xu`) and its score changes (`xg`)
 //! - `xg‖S‖index` → "": the entity's score changes
 //! - `xp‖S‖filed index` → [`ArchiveLine`] (JSON): contracts naming the entity as a party
-//! - `xu‖S‖filed index` → [`ArchiveLine`] (JSON): contracts the entity filed (source unit,
-//!   feed, agency). The line is the contract as the entity's archive shows it, so an archive
-//!   reads one range per list, not a contract row per line; it is rewritten when the contract
-//!   changes what it shows (completion, an amendment's milestones)
+//!   that it did not file
+//! - `xf‖S‖filed index` → [`ArchiveLine`] (JSON): contracts naming the entity as a party
+//!   that it filed itself (one row serves both of its archive's lists)
+//! - `xu‖S‖filed index` → [`ArchiveLine`] (JSON): contracts the entity filed without being
+//!   a party (a feed, an agency). The line is the contract as the entity's archive shows it,
+//!   so an archive reads a few ranges, not a contract row per line; it is rewritten when the
+//!   contract changes what it shows (completion, an amendment's milestones)
 //! - `xd‖due‖C‖milestone` → "": open milestones by due date (city-wide)
 //! - `xo‖S‖due‖C‖milestone` → "": open milestones of an organisation by due date
 //! - `xw‖S‖index` → notification (JSON, [`Notification`]): the entity's feed
@@ -42,7 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the index layout; a store whose index is of another version
 /// (or has none) is re-indexed from its log at open.
-pub const INDEX_VERSION: &str = "6";
+pub const INDEX_VERSION: &str = "7";
 /// Meta row naming the index version.
 pub const INDEX_META: &str = "index_version";
 
@@ -172,22 +175,26 @@ impl ArchiveLine {
     }
 }
 
-/// The archive rows (`xp` per party, `xu` for the filer) of a contract.
+/// The archive rows of a contract: one per party (`xp`, or `xf` for the
+/// party that filed it) and, when the filer is not a party, one `xu`.
 fn archive_rows(v: &ContractView) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
     let filed = v.filed_index.to_be_bytes();
     let mut out = BTreeMap::new();
     let line =
         |who: &Subject| serde_json::to_vec(&ArchiveLine::of(v, who)).map_err(|e| e.to_string());
     for p in &v.parties {
+        let family: &[u8] = if p.subject == v.filer { b"xf" } else { b"xp" };
         out.insert(
-            key(&[b"xp", &book::subject_key(&p.subject), &filed]),
+            key(&[family, &book::subject_key(&p.subject), &filed]),
             line(&p.subject)?,
         );
     }
-    out.insert(
-        key(&[b"xu", &book::subject_key(&v.filer), &filed]),
-        line(&v.filer)?,
-    );
+    if !v.parties.iter().any(|p| p.subject == v.filer) {
+        out.insert(
+            key(&[b"xu", &book::subject_key(&v.filer), &filed]),
+            line(&v.filer)?,
+        );
+    }
     Ok(out)
 }
 

@@ -299,16 +299,21 @@ pub struct LimitQuery {
     limit: Option<usize>,
 }
 
-/// One list of an entity archive, newest first: the lines of its `xp`
-/// (party) or `xu` (filer) rows, up to `limit`, none past the head.
-fn entity_contracts(
+/// The newest `limit` archive lines of one row family of an entity (`xp`,
+/// `xf` or `xu`: index.rs), none past the head.
+fn archive_lines(
     view: &View,
-    prefix: &[u8],
+    family: &[u8],
+    sk: &[u8],
     limit: usize,
 ) -> Result<Vec<EntityContract>, ApiError> {
-    let to = key(&[prefix, &[0xff; 9]]);
+    let prefix = key(&[family, sk]);
+    let to = key(&[&prefix, &[0xff; 9]]);
     let mut out = Vec::new();
-    for (k, v) in view.index_range_rev(prefix, &to, limit).map_err(internal)? {
+    for (k, v) in view
+        .index_range_rev(&prefix, &to, limit)
+        .map_err(internal)?
+    {
         let filed_index = be_u64(&k[prefix.len()..]);
         if filed_index >= view.head().size {
             continue;
@@ -317,6 +322,14 @@ fn entity_contracts(
         out.push(EntityContract { line, filed_index });
     }
     Ok(out)
+}
+
+/// The newest `limit` lines of two families, newest first.
+fn newest_lines(a: &[EntityContract], b: &[EntityContract], limit: usize) -> Vec<EntityContract> {
+    let mut out: Vec<EntityContract> = a.iter().chain(b).cloned().collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.filed_index));
+    out.truncate(limit);
+    out
 }
 
 fn list_status(
@@ -414,12 +427,17 @@ pub(crate) async fn entity(
             }
         }
         let (offset, _) = today(&view)?;
+        // Contracts naming it that others filed, that it filed as a party,
+        // and that it filed without being a party.
+        let as_party = archive_lines(&view, b"xp", &sk, limit)?;
+        let self_filed = archive_lines(&view, b"xf", &sk, limit)?;
+        let filed_only = archive_lines(&view, b"xu", &sk, limit)?;
         Ok(Json(EntityAnswer {
             as_of: view.head().size,
             red_list: list_status(&view, &who, ListKind::Red, offset)?,
             black_list: list_status(&view, &who, ListKind::Black, offset)?,
-            contracts: entity_contracts(&view, &key(&[b"xp", &sk]), limit)?,
-            filed: entity_contracts(&view, &key(&[b"xu", &sk]), limit)?,
+            contracts: newest_lines(&as_party, &self_filed, limit),
+            filed: newest_lines(&self_filed, &filed_only, limit),
             entity: who,
             name,
             score,
@@ -751,8 +769,11 @@ fn unit_report(
         name,
         ..UnitReport::default()
     };
-    let prefix = key(&[b"xu", &book::subject_key(unit)]);
-    for (_, v) in view.index_prefix(&prefix).map_err(internal)? {
+    // The unit's filings: as a party (`xf`) and not (`xu`).
+    let sk = book::subject_key(unit);
+    let mut rows = view.index_prefix(&key(&[b"xf", &sk])).map_err(internal)?;
+    rows.extend(view.index_prefix(&key(&[b"xu", &sk])).map_err(internal)?);
+    for (_, v) in rows {
         let id = serde_json::from_slice::<ArchiveLine>(&v)
             .map_err(internal)?
             .id;

@@ -781,6 +781,18 @@ fn data_feed_imports_in_bulk_idempotently() {
     assert_eq!(n.get("/v1/contracts/GP-5").0, 404);
     assert_eq!(n.get("/v1/contracts/GP-7").0, 404);
     assert_eq!(get_json(&n, "/v1/stats")["contracts"], 5);
+    // The feed filed them without being a party: its archive lists them as
+    // filed, newest first, and not as contracts naming it.
+    let archive = get_json(&n, &format!("/v1/entities/{feed_org}"));
+    let filed: Vec<&str> = archive["filed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(filed, ["GP-6", "GP-4", "GP-3", "GP-2", "GP-1"], "{archive}");
+    assert!(archive["filed"][0]["party_role"].is_null(), "{archive}");
+    assert_eq!(archive["contracts"], json!([]), "{archive}");
     n.audit();
 }
 

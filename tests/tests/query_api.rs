@@ -210,6 +210,9 @@ fn each_reader_sees_what_the_rules_did() {
     assert_eq!(page2, all[2..4].to_vec());
     let d = get_json(&n, &format!("/v1/entities/{}", uscc(1)));
     assert_eq!(d["filed"].as_array().unwrap().len(), 3);
+    // The department is also a party (甲方) of what it filed: one row
+    // serves both lists.
+    assert_eq!(d["contracts"], d["filed"], "{d}");
 
     let feed = get_json(&n, &format!("/v1/feed/{firm}"));
     let fk: Vec<&str> = feed["items"]

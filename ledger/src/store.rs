@@ -14,8 +14,10 @@
 //!
 //! A batch writes its entries, their hashes, index rows and the new head in
 //! one atomic sled batch, after checking that the head is still the one the
-//! batch was built on (the store is its tree's only writer), then flushes.
-//! Nothing is acknowledged before the flush returns. Reopening reads the head
+//! batch was built on (the store is its tree's only writer), then flushes
+//! ([`Store::append`]), or leaves the flush to another thread
+//! ([`Store::append_unflushed`], [`Flusher`]). Nothing is acknowledged
+//! before the flush returns. Reopening reads the head
 //! and checks that its last entry exists and that the stored hashes give its
 //! root: O(log n) reads, no replay.
 

@@ -12,7 +12,7 @@
 //! 3. the event is consistent with the registry (no duplicate key, revocation
 //!    of a known key, `Genesis` only as entry 0) and every organisation code
 //!    it names is a valid USCC (or on the operator's legacy allow-list);
-//! 4. its signature verifies strictly over [`Payload::signed_message`]
+//! 4. its signature verifies strictly over [`Payload::signed_message`](crate::record::Payload::signed_message)
 //!    (checked in batches by the caller, see [`crate::keys::verify_batch_strict`]).
 
 use crate::event::{Event, KeyRegistration};

@@ -20,7 +20,7 @@
 //! and signatures differ from run to run; [`DemoSummary::content_digest`]
 //! hashes the log without them and is the same for the same options.
 //!
-//! After the build the folder is audited in full ([`View::audit`]: chain,
+//! After the build the folder is audited in full ([`View::audit`](lvyue_ledger::store::View::audit): chain,
 //! signatures, every derived record re-derived, Merkle hashes, checkpoint),
 //! and the summary is computed from the log and a fresh replay of the rules
 //! engine, not from the plan.

@@ -237,7 +237,7 @@ pub fn verify_tlog_proof(
     Ok((cp, proof.index()))
 }
 
-/// Audits a node over HTTP from scratch: [`audit`] with a URL and no state.
+/// Audits a node over HTTP from scratch: [`audit()`] with a URL and no state.
 pub fn audit_url(
     base: &str,
     vkey: &VerifierKey,

@@ -160,40 +160,20 @@ fn each_reader_sees_what_the_rules_did() {
     );
     assert!(hist.iter().any(|h| h.1 == "default_determined"), "{hist:?}");
     assert!(!hist.iter().any(|h| h.1 == "contract_filed"), "{hist:?}");
-    let score_indexes: Vec<u64> = e["score_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["index"].as_u64().unwrap())
-        .collect();
+    let score_indexes = indexes(&e["score_history"]);
     let limited = get_json(&n, &format!("/v1/entities/{firm}?limit=2"));
     assert_eq!(limited["history"].as_array().unwrap().len(), 2);
-    let top2: Vec<u64> = limited["score_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["index"].as_u64().unwrap())
-        .collect();
+    let top2 = indexes(&limited["score_history"]);
     assert_eq!(top2, score_indexes[..2].to_vec(), "the two newest");
 
     // The contract's history pages in index order with a cursor.
-    let all: Vec<u64> = c["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["index"].as_u64().unwrap())
-        .collect();
+    let all = indexes(&c["history"]);
     assert!(
         all.len() >= 4 && all.windows(2).all(|w| w[0] < w[1]),
         "{all:?}"
     );
     let p1 = get_json(&n, "/v1/contracts/BJ-1?limit=2");
-    let page1: Vec<u64> = p1["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["index"].as_u64().unwrap())
-        .collect();
+    let page1 = indexes(&p1["history"]);
     assert_eq!(page1, all[..2].to_vec());
     assert_eq!(p1["next"].as_u64(), Some(all[1]));
     assert!(
@@ -201,12 +181,7 @@ fn each_reader_sees_what_the_rules_did() {
         "history is paged beside the view"
     );
     let p2 = get_json(&n, &format!("/v1/contracts/BJ-1?limit=2&after={}", all[1]));
-    let page2: Vec<u64> = p2["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["index"].as_u64().unwrap())
-        .collect();
+    let page2 = indexes(&p2["history"]);
     assert_eq!(page2, all[2..4].to_vec());
     let d = get_json(&n, &format!("/v1/entities/{}", uscc(1)));
     assert_eq!(d["filed"].as_array().unwrap().len(), 3);
@@ -442,4 +417,13 @@ fn metrics_expose_append_batches_latencies_and_tree_size() {
         text.contains("# TYPE lvyue_webhook_backlog gauge"),
         "{text}"
     );
+}
+
+/// The `index` field of every item of a JSON list.
+fn indexes(list: &Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["index"].as_u64().unwrap())
+        .collect()
 }

@@ -35,14 +35,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Res<T> = Result<T, String>;
+mod support;
+use support::{Res, Rng, dir_size, err};
 
 /// Canonical entry bytes and leaf hash.
 type EntryBytes = (Vec<u8>, Hash);
-
-fn err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{what}: {e}")
-}
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -110,33 +107,6 @@ fn parse_count(s: &str) -> Res<u64> {
 // ---------------------------------------------------------------------------
 // Small helpers
 
-/// xorshift64* PRNG: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed, never zero.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
 fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
@@ -175,20 +145,6 @@ fn mib(b: u64) -> String {
 
 fn pass(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }
-}
-
-fn dir_size(p: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for e in std::fs::read_dir(p)? {
-        let e = e?;
-        let m = e.metadata()?;
-        if m.is_dir() {
-            total += dir_size(&e.path())?;
-        } else {
-            total += m.len();
-        }
-    }
-    Ok(total)
 }
 
 fn proc_status(field: &str) -> String {

@@ -48,11 +48,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Res<T> = Result<T, String>;
-
-fn err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{what}: {e}")
-}
+mod support;
+use support::{Res, Rng, dir_size, err, fmt_int, status_kb};
 
 /// 2026-06-01T00:00:00Z.
 const NOW_MS: i64 = 1_780_272_000_000;
@@ -125,67 +122,6 @@ fn settings() -> Res<Settings> {
     Ok(s)
 }
 
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
-fn fmt_int(x: f64) -> String {
-    let s = format!("{x:.0}");
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Field `name` of `/proc/<pid>/status` (or this process's), kB.
-fn status_kb(pid: Option<u32>, name: &str) -> Option<u64> {
-    let path = pid.map_or("/proc/self/status".into(), |p| format!("/proc/{p}/status"));
-    let s = std::fs::read_to_string(path).ok()?;
-    let line = s.lines().find(|l| l.starts_with(name))?;
-    line[name.len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn dir_size(p: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn mib(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
@@ -242,7 +178,7 @@ fn filing_keys(n: usize) -> Res<Vec<FilingKey>> {
             } else {
                 Role::SourceUnit
             };
-            let mut rng = Rng::new(i as u64 + 17);
+            let mut rng = Rng::from_product(i as u64 + 17);
             let name = if role == Role::MarketEntity {
                 format!(
                     "{}{}{}有限公司",
@@ -285,7 +221,7 @@ fn counterparty(s: &Settings, n: u64) -> u64 {
 /// Filing `n` by key `n mod keys`: two parties, one milestone (70%) or two.
 fn contract(s: &Settings, keys: &[FilingKey], n: u64) -> Res<Contract> {
     let k = &keys[(n % keys.len() as u64) as usize];
-    let mut rng = Rng::new(n ^ 0x5151);
+    let mut rng = Rng::from_product(n ^ 0x5151);
     let filer = Subject::Org(k.uscc);
     let other = Subject::Org(uscc(counterparty(s, n)));
     let other_name = format!("{}{}有限公司", rng.pick(BRANDS), rng.pick(TRADES));
@@ -644,7 +580,7 @@ fn query(
                 let path = path.clone();
                 tokio::spawn(async move {
                     let mut conn = Conn { addr, tx: None };
-                    let mut rng = Rng::new(0xC0FFEE + c as u64);
+                    let mut rng = Rng::from_product(0xC0FFEE + c as u64);
                     let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
                         .expect("histogram bounds");
                     let (mut ok, mut bytes) = (0u64, 0u64);
@@ -724,7 +660,7 @@ fn run() -> Res<()> {
             (dir, Some(b))
         }
     };
-    let store_bytes = dir_size(&dir.join("store"));
+    let store_bytes = dir_size(&dir.join("store")).unwrap_or(0);
 
     let (node, addr, ready) = serve(&s, &dir)?;
     let pid = node.0.id();

@@ -1,0 +1,86 @@
+//! Helpers shared by the node's bench binaries (`ledger`, `load`, `query`):
+//! errors as strings, the workload RNG, number formatting and `/proc`
+//! readers. Each bench uses a subset, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+pub type Res<T> = Result<T, String>;
+
+/// Maps an error to `"what: error"`.
+pub fn err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
+    move |e| format!("{what}: {e}")
+}
+
+/// xorshift64* — the workload generator: fast, seeded, reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded through splitmix64, never zero.
+    pub fn new(seed: u64) -> Rng {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+    /// Seeded by one multiplication (the `query` bench's workload, kept
+    /// as it was measured).
+    pub fn from_product(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// `1234567.4` → `"1,234,567"`.
+pub fn fmt_int(x: f64) -> String {
+    let s = format!("{x:.0}");
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && c != '-' && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Field `name` of `/proc/<pid>/status` (or this process's), kB.
+pub fn status_kb(pid: Option<u32>, name: &str) -> Option<u64> {
+    let path = pid.map_or("/proc/self/status".into(), |p| format!("/proc/{p}/status"));
+    let s = std::fs::read_to_string(path).ok()?;
+    let line = s.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Bytes of the files under `p`.
+pub fn dir_size(p: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(p)? {
+        let e = e?;
+        let m = e.metadata()?;
+        total += if m.is_dir() {
+            dir_size(&e.path())?
+        } else {
+            m.len()
+        };
+    }
+    Ok(total)
+}

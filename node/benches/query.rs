@@ -33,7 +33,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use lvyue_ledger::event::{Contract, Event, KeyRegistration, Milestone, Party, Source};
+use lvyue_ledger::event::{Contract, Event, KeyRegistration, Party, Source};
 use lvyue_ledger::keys::{KeyName, Signer};
 use lvyue_ledger::record::Signed;
 use lvyue_ledger::types::{Category, ContractId, Date, Fen, Name, Role, SignerName, Subject, Text};
@@ -231,29 +231,7 @@ fn contract(s: &Settings, keys: &[FilingKey], n: u64) -> Res<Contract> {
         (other, other_name, filer, k.name.clone())
     };
     let amount = 1_000_000 + rng.below(500_000_000) as i64;
-    let count = if rng.below(10) < 7 { 1 } else { 2 };
-    let mut due = Date::parse("2028-01-01")?.days();
-    let mut left = amount;
-    let milestones = (0..count)
-        .map(|m| {
-            let part = if m + 1 == count { left } else { amount / 2 };
-            left -= part;
-            due += 30 + rng.below(90) as i32;
-            let (obligor, obligee) = if m + 1 == count {
-                (buyer.clone(), seller.clone())
-            } else {
-                (seller.clone(), buyer.clone())
-            };
-            Ok(Milestone {
-                number: m as u32 + 1,
-                obligor,
-                obligee,
-                due: Date::from_days(due)?,
-                description: Text::new(rng.pick(MILESTONES))?,
-                amount: Fen::new(part)?,
-            })
-        })
-        .collect::<Res<Vec<_>>>()?;
+    let milestones = support::milestones(&mut rng, amount, &buyer, &seller, MILESTONES)?;
     Ok(Contract {
         id: ContractId::new(contract_id(n))?,
         category: rng.pick(CATEGORIES),

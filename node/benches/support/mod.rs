@@ -84,3 +84,39 @@ pub fn dir_size(p: &Path) -> std::io::Result<u64> {
     }
     Ok(total)
 }
+
+/// The milestones of a generated filing of `amount`: one (70 %) or two,
+/// due 30–120 days apart from 2028 on (no deadline fires during a run),
+/// the buyer paying last; descriptions drawn from `descriptions`.
+pub fn milestones(
+    rng: &mut Rng,
+    amount: i64,
+    buyer: &lvyue_ledger::types::Subject,
+    seller: &lvyue_ledger::types::Subject,
+    descriptions: &[&str],
+) -> Res<Vec<lvyue_ledger::event::Milestone>> {
+    use lvyue_ledger::types::{Date, Fen, Text};
+    let count = if rng.below(10) < 7 { 1 } else { 2 };
+    let mut due = Date::parse("2028-01-01")?.days();
+    let mut left = amount;
+    (0..count)
+        .map(|m| {
+            let part = if m + 1 == count { left } else { amount / 2 };
+            left -= part;
+            due += 30 + rng.below(90) as i32;
+            let (obligor, obligee) = if m + 1 == count {
+                (buyer.clone(), seller.clone())
+            } else {
+                (seller.clone(), buyer.clone())
+            };
+            Ok(lvyue_ledger::event::Milestone {
+                number: m as u32 + 1,
+                obligor,
+                obligee,
+                due: Date::from_days(due)?,
+                description: Text::new(rng.pick(descriptions))?,
+                amount: Fen::new(part)?,
+            })
+        })
+        .collect()
+}

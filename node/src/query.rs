@@ -225,25 +225,33 @@ pub(crate) async fn contract(
     let id = parse_contract_id(&id)?;
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
-    blocking(move || {
-        let head = view.head().size;
-        // Index rows of a batch being flushed may already be in the store:
-        // nothing past the view's head is shown (module doc).
-        let mut contract = index::read_contract(&view, &id)
-            .map_err(internal)?
-            .filter(|c| c.filed_index < head)
-            .ok_or_else(|| not_found(format!("no contract {id} in the log")))?;
-        let mut all = std::mem::take(&mut contract.history);
-        all.retain(|h| h.index < head);
-        let (history, next) = history_page(&all, q.after, limit);
-        Ok(Json(ContractAnswer {
-            as_of: view.head().size,
-            contract,
-            history,
-            next,
-        }))
+    blocking(move || contract_at(&view, &id, q.after, limit).map(Json)).await
+}
+
+/// The contract answer as of `view`'s head: a page of at most `limit`
+/// history items after index `after`. Index rows of a batch being flushed
+/// may already be in the store: a contract filed, or a history item
+/// recorded, at or past the head is not shown (module doc).
+pub fn contract_at(
+    view: &View,
+    id: &ContractId,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<ContractAnswer, ApiError> {
+    let head = view.head().size;
+    let mut contract = index::read_contract(view, id)
+        .map_err(internal)?
+        .filter(|c| c.filed_index < head)
+        .ok_or_else(|| not_found(format!("no contract {id} in the log")))?;
+    let mut all = std::mem::take(&mut contract.history);
+    all.retain(|h| h.index < head);
+    let (history, next) = history_page(&all, after, limit);
+    Ok(ContractAnswer {
+        as_of: head,
+        contract,
+        history,
+        next,
     })
-    .await
 }
 
 /// A listing as shown in an archive.
@@ -308,20 +316,23 @@ fn archive_lines(
     limit: usize,
 ) -> Result<Vec<EntityContract>, ApiError> {
     let prefix = key(&[family, sk]);
-    let to = key(&[&prefix, &[0xff; 9]]);
+    let to = below_head(view, &prefix);
     let mut out = Vec::new();
     for (k, v) in view
         .index_range_rev(&prefix, &to, limit)
         .map_err(internal)?
     {
         let filed_index = be_u64(&k[prefix.len()..]);
-        if filed_index >= view.head().size {
-            continue;
-        }
         let line: ArchiveLine = serde_json::from_slice(&v).map_err(internal)?;
         out.push(EntityContract { line, filed_index });
     }
     Ok(out)
+}
+
+/// The end (exclusive) of the rows `prefix ‖ index` with an index below the
+/// view's head: rows of a batch still being flushed are past it.
+fn below_head(view: &View, prefix: &[u8]) -> Vec<u8> {
+    key(&[prefix, &view.head().size.to_be_bytes()])
 }
 
 /// The newest `limit` lines of two families, newest first.
@@ -358,94 +369,97 @@ pub(crate) async fn entity(
 ) -> Result<Json<EntityAnswer>, ApiError> {
     let q = query_params(q)?;
     let who = parse_subject(&subject)?;
-    // The archive's lists are short by default: each contract line reads a
-    // contract row (docs/BENCHMARKS.md, "Queries on 1,000,000 contracts").
+    // The archive's lists are short by default (docs/BENCHMARKS.md,
+    // "Queries on 1,000,000 contracts"); `limit` asks for more.
     let limit = match q.limit {
         None => ENTITY_DEFAULT_LIMIT,
         l => limit_of(l)?,
     };
     let view = view(&s)?;
-    blocking(move || {
-        let who = resolve_subject(&view, who).map_err(internal)?;
-        let sk = book::subject_key(&who);
-        let rows = ViewRows(&view);
-        let (name, score) = book::name_and_score(&rows, &who).map_err(internal)?;
-        // Records about the entity (`xe`) and its score changes (`xg`),
-        // newest first: `limit` of each, merged.
-        let newest = |prefix: &[u8]| {
-            let to = key(&[prefix, &[0xff; 9][..]]);
-            view.index_range_rev(prefix, &to, limit)
-                .map_err(internal)
-                .map(|rows| {
-                    rows.iter()
-                        .map(|(k, v)| (be_u64(&k[prefix.len()..]), v.to_vec()))
-                        .filter(|(i, _)| *i < view.head().size)
-                        .collect::<Vec<_>>()
-                })
-        };
-        let scores = newest(&key(&[b"xg", &sk]))?;
-        let mut history: Vec<HistoryItem> = newest(&key(&[b"xe", &sk]))?
-            .into_iter()
-            .map(|(index, v)| HistoryItem {
-                index,
-                kind: String::from_utf8_lossy(&v).into_owned(),
+    blocking(move || entity_at(&view, who, limit).map(Json)).await
+}
+
+/// The credit archive of `who` as of `view`'s head, `limit` items per list.
+/// Nothing recorded at or past the head is shown (module doc).
+pub fn entity_at(view: &View, who: Subject, limit: usize) -> Result<EntityAnswer, ApiError> {
+    let who = resolve_subject(view, who).map_err(internal)?;
+    let sk = book::subject_key(&who);
+    let rows = ViewRows(view);
+    let (name, score) = book::name_and_score(&rows, &who).map_err(internal)?;
+    // Records about the entity (`xe`) and its score changes (`xg`),
+    // newest first: `limit` of each, merged.
+    let newest = |prefix: &[u8]| {
+        let to = key(&[prefix, &[0xff; 9][..]]);
+        view.index_range_rev(prefix, &to, limit)
+            .map_err(internal)
+            .map(|rows| {
+                rows.iter()
+                    .map(|(k, v)| (be_u64(&k[prefix.len()..]), v.to_vec()))
+                    .filter(|(i, _)| *i < view.head().size)
+                    .collect::<Vec<_>>()
             })
-            .chain(scores.iter().map(|(index, _)| HistoryItem {
-                index: *index,
-                kind: "score_changed".into(),
-            }))
-            .collect();
-        history.sort_by_key(|h| std::cmp::Reverse(h.index));
-        history.truncate(limit);
-        let known = !history.is_empty()
-            || view
-                .index_row(&key(&[b"bN", &sk]))
-                .map_err(internal)?
-                .is_some();
-        if !known {
-            return Err(not_found(format!("no record names {subject}")));
-        }
-        let mut score_history = Vec::new();
-        for (i, _) in scores {
-            let (_, e) = read_entry(&view, i)?;
-            if let Body::Derived(Derived::ScoreChanged {
+    };
+    let scores = newest(&key(&[b"xg", &sk]))?;
+    let mut history: Vec<HistoryItem> = newest(&key(&[b"xe", &sk]))?
+        .into_iter()
+        .map(|(index, v)| HistoryItem {
+            index,
+            kind: String::from_utf8_lossy(&v).into_owned(),
+        })
+        .chain(scores.iter().map(|(index, _)| HistoryItem {
+            index: *index,
+            kind: "score_changed".into(),
+        }))
+        .collect();
+    history.sort_by_key(|h| std::cmp::Reverse(h.index));
+    history.truncate(limit);
+    let known = !history.is_empty()
+        || view
+            .index_row(&key(&[b"bN", &sk]))
+            .map_err(internal)?
+            .is_some();
+    if !known {
+        return Err(not_found(format!("no record names {who}")));
+    }
+    let mut score_history = Vec::new();
+    for (i, _) in scores {
+        let (_, e) = read_entry(view, i)?;
+        if let Body::Derived(Derived::ScoreChanged {
+            delta,
+            total,
+            rule,
+            cause,
+            ..
+        }) = e.body
+        {
+            score_history.push(ScoreItem {
+                index: i,
+                time_ms: e.time_ms,
                 delta,
                 total,
-                rule,
+                rule: rule.as_str().to_string(),
                 cause,
-                ..
-            }) = e.body
-            {
-                score_history.push(ScoreItem {
-                    index: i,
-                    time_ms: e.time_ms,
-                    delta,
-                    total,
-                    rule: rule.as_str().to_string(),
-                    cause,
-                });
-            }
+            });
         }
-        let (offset, _) = today(&view)?;
-        // Contracts naming it that others filed, that it filed as a party,
-        // and that it filed without being a party.
-        let as_party = archive_lines(&view, b"xp", &sk, limit)?;
-        let self_filed = archive_lines(&view, b"xf", &sk, limit)?;
-        let filed_only = archive_lines(&view, b"xu", &sk, limit)?;
-        Ok(Json(EntityAnswer {
-            as_of: view.head().size,
-            red_list: list_status(&view, &who, ListKind::Red, offset)?,
-            black_list: list_status(&view, &who, ListKind::Black, offset)?,
-            contracts: newest_lines(&as_party, &self_filed, limit),
-            filed: newest_lines(&self_filed, &filed_only, limit),
-            entity: who,
-            name,
-            score,
-            score_history,
-            history,
-        }))
+    }
+    let (offset, _) = today(view)?;
+    // Contracts naming it that others filed, that it filed as a party,
+    // and that it filed without being a party.
+    let as_party = archive_lines(view, b"xp", &sk, limit)?;
+    let self_filed = archive_lines(view, b"xf", &sk, limit)?;
+    let filed_only = archive_lines(view, b"xu", &sk, limit)?;
+    Ok(EntityAnswer {
+        as_of: view.head().size,
+        red_list: list_status(view, &who, ListKind::Red, offset)?,
+        black_list: list_status(view, &who, ListKind::Black, offset)?,
+        contracts: newest_lines(&as_party, &self_filed, limit),
+        filed: newest_lines(&self_filed, &filed_only, limit),
+        entity: who,
+        name,
+        score,
+        score_history,
+        history,
     })
-    .await
 }
 
 /// `GET /v1/lists/{red|black}` and `/v1/notices` answers.
@@ -670,16 +684,16 @@ pub fn feed_page(
         Some(a) => key(&[&prefix, &a.saturating_add(1).to_be_bytes()]),
         None => prefix.clone(),
     };
-    let to = key(&[&prefix, &[0xff; 9]]);
+    let to = below_head(view, &prefix);
+    if from >= to {
+        return Ok((Vec::new(), None));
+    }
     let rows = view
         .index_range(&from, &to, limit + 1)
         .map_err(|e| e.to_string())?;
     let mut items = Vec::new();
     for (_, v) in rows {
-        let n = serde_json::from_slice::<Notification>(&v).map_err(|e| e.to_string())?;
-        if n.index < view.head().size {
-            items.push(n);
-        }
+        items.push(serde_json::from_slice::<Notification>(&v).map_err(|e| e.to_string())?);
     }
     let next = if items.len() > limit {
         items.truncate(limit);

@@ -86,6 +86,18 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status of the answer.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `error` code of the answer (e.g. `not_found`).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        self.error
+    }
+
     fn retry_after(mut self, secs: u64) -> ApiError {
         self.retry_after = Some(secs);
         self

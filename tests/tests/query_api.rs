@@ -427,3 +427,72 @@ fn indexes(list: &Value) -> Vec<u64> {
         .map(|i| i["index"].as_u64().unwrap())
         .collect()
 }
+
+/// Between a batch's apply and its flush the store already holds the
+/// batch's index rows while the published head is older. A view pinned at
+/// an earlier head stands for that moment: the contract and archive
+/// answers read at it show nothing recorded at or past it, and the archive
+/// still fills its `limit` with older lines.
+#[test]
+fn answers_leave_out_what_was_recorded_at_or_past_their_head() {
+    use lvyue_ledger::types::{ContractId, Subject};
+    use lvyue_ledger::uscc::Uscc;
+    use lvyue_node::query::{contract_at, entity_at};
+
+    let n = TestNode::start();
+    let dept = n.register("dept", Role::SourceUnit, &uscc(1));
+    let firm = uscc(2);
+    let (s, b) = n.submit(&n.sign(&dept, filing("BJ-1", &uscc(1), &firm, "2026-03-01")));
+    assert_eq!(s, 200, "{b}");
+    let old = n.node.sequencer.view().expect("a published view");
+    let head = old.head().size;
+
+    // Later batches: a second filing naming the firm, and a record about BJ-1.
+    let (s, b) = n.submit(&n.sign(&dept, filing("BJ-2", &uscc(1), &firm, "2026-04-01")));
+    assert_eq!(s, 200, "{b}");
+    let confirm: Event = serde_json::from_value(json!({"type": "performance_confirmed",
+        "contract": "BJ-1", "milestone": 1, "performed": "2026-01-01", "evidence": null}))
+    .unwrap();
+    let (s, b) = n.submit(&n.sign(&dept, confirm));
+    assert_eq!(s, 200, "{b}");
+    let now = n.node.sequencer.view().expect("a published view");
+    assert!(now.head().size > head);
+
+    let bj1 = ContractId::new("BJ-1").unwrap();
+    let bj2 = ContractId::new("BJ-2").unwrap();
+    let who = Subject::Org(Uscc::parse(&firm).unwrap());
+    let ids = |a: &lvyue_node::query::EntityAnswer| -> Vec<String> {
+        a.contracts
+            .iter()
+            .map(|c| c.line.id.as_str().to_string())
+            .collect()
+    };
+
+    // At the current head the later records are there...
+    let current = contract_at(&now, &bj1, None, 100).unwrap();
+    assert!(current.history.iter().any(|h| h.index >= head));
+    assert!(contract_at(&now, &bj2, None, 100).is_ok());
+    assert_eq!(ids(&entity_at(&now, who.clone(), 1).unwrap()), ["BJ-2"]);
+
+    // ...and at the earlier head they are not, though their rows are stored.
+    let then = contract_at(&old, &bj1, None, 100).unwrap();
+    assert_eq!(then.as_of, head);
+    assert!(!then.history.is_empty());
+    assert!(
+        then.history.iter().all(|h| h.index < head),
+        "{:?}",
+        then.history
+    );
+    let missing = contract_at(&old, &bj2, None, 100)
+        .err()
+        .expect("BJ-2 hidden");
+    assert_eq!(missing.status().as_u16(), 404);
+    let archive = entity_at(&old, who.clone(), 1).unwrap();
+    assert_eq!(archive.as_of, head);
+    assert_eq!(ids(&archive), ["BJ-1"], "limit 1 is filled below the head");
+    assert!(
+        archive.history.iter().all(|h| h.index < head)
+            && archive.score_history.iter().all(|s| s.index < head)
+    );
+    n.audit();
+}

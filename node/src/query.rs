@@ -6,10 +6,10 @@
 //! Answers name the durable head they were read at (`as_of`). The sequencer
 //! applies a batch (entries and index rows together) before the flusher
 //! thread makes it durable and publishes its head, so the store may already
-//! hold the rows of a batch or two past `as_of`: contracts filed, archive
-//! and history items and notifications past `as_of` are left out; a
-//! contract's milestone status and the city counters may already show such
-//! a batch for the few milliseconds of its flush. Signed exports never do:
+//! hold the rows of a batch or two past `as_of`: contracts filed (also as
+//! warnings), archive and history items and notifications past `as_of` are
+//! left out; a contract's milestone status and the city counters may
+//! already show such a batch for the few milliseconds of its flush. Signed exports never do:
 //! they are computed on the sequencer thread after a flush, between two
 //! batches.
 
@@ -225,7 +225,10 @@ pub(crate) async fn contract(
     let id = parse_contract_id(&id)?;
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
-    blocking(move || contract_at(&view, &id, q.after, limit).map(Json)).await
+    // A point read of a few cached sled rows: answered on the async worker,
+    // since handing it to the blocking pool costs more than the read
+    // (docs/DECISIONS.md, "Point reads on the async workers").
+    contract_at(&view, &id, q.after, limit).map(Json)
 }
 
 /// The contract answer as of `view`'s head: a page of at most `limit`
@@ -376,7 +379,14 @@ pub(crate) async fn entity(
         l => limit_of(l)?,
     };
     let view = view(&s)?;
-    blocking(move || entity_at(&view, who, limit).map(Json)).await
+    // At the default limit a few short ranges of cached rows, answered on
+    // the async worker like a contract; a longer archive (a score change
+    // is read from its entry) goes to the blocking pool.
+    if limit <= ENTITY_DEFAULT_LIMIT {
+        entity_at(&view, who, limit).map(Json)
+    } else {
+        blocking(move || entity_at(&view, who, limit).map(Json)).await
+    }
 }
 
 /// The credit archive of `who` as of `view`'s head, `limit` items per list.
@@ -615,7 +625,10 @@ fn warning_items(
         let (id, n) = rest.split_at(len.min(rest.len()));
         let id = ContractId::new(String::from_utf8_lossy(id).into_owned()).map_err(internal)?;
         let number = n.try_into().map(u32::from_be_bytes).unwrap_or(0);
-        let Some(c) = index::read_contract(view, &id).map_err(internal)? else {
+        let Some(c) = index::read_contract(view, &id)
+            .map_err(internal)?
+            .filter(|c| c.filed_index < view.head().size)
+        else {
             continue;
         };
         let Some(m) = c.milestones.iter().find(|m| m.number == number) else {

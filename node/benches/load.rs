@@ -35,10 +35,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use lvyue_ledger::event::{Contract, Event, KeyRegistration, Party, Source};
+use lvyue_ledger::event::{Contract, Event, Source};
 use lvyue_ledger::hash::sha256;
 use lvyue_ledger::keys::{KeyName, Signer};
-use lvyue_ledger::types::{Category, ContractId, Date, Fen, Name, Role, SignerName, Subject, Text};
+use lvyue_ledger::types::{Category, ContractId, Date, Fen, Name, Role, Subject, Text};
 use lvyue_ledger::uscc::Uscc;
 use lvyue_node::node::sign_event;
 use std::collections::BTreeMap;
@@ -50,7 +50,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{Res, Rng, err, fmt_int, status_kb};
+use support::{
+    BenchKey, Res, Rng, Words, err, fmt_int, holder_name, registration, status_kb, two_parties,
+};
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -509,6 +511,12 @@ const DEPARTMENTS: &[&str] = &[
     "教育局",
     "农业农村局",
 ];
+const WORDS: Words = Words {
+    places: PLACES,
+    brands: BRANDS,
+    trades: TRADES,
+    departments: DEPARTMENTS,
+};
 const PROJECTS: &[&str] = &[
     "智慧路灯改造",
     "办公设备采购",
@@ -543,13 +551,6 @@ fn uscc(n: u64) -> Uscc {
 }
 
 /// A filing key: market entities self-file, source units file as department.
-struct LoadKey {
-    signer: Signer,
-    uscc: Uscc,
-    name: String,
-    role: Role,
-}
-
 /// This run's tag (keys, contract ids, nonces and entity numbers are unique per run).
 #[derive(Clone, Copy)]
 struct Tag(u64);
@@ -571,7 +572,7 @@ impl Tag {
     }
 }
 
-fn load_keys(tag: Tag, n: usize) -> Res<Vec<LoadKey>> {
+fn load_keys(tag: Tag, n: usize) -> Res<Vec<BenchKey>> {
     (0..n)
         .map(|i| {
             let role = if i % 2 == 0 {
@@ -580,17 +581,8 @@ fn load_keys(tag: Tag, n: usize) -> Res<Vec<LoadKey>> {
                 Role::SourceUnit
             };
             let mut rng = Rng::new(tag.0 ^ (i as u64) << 32);
-            let name = if role == Role::MarketEntity {
-                format!(
-                    "{}{}{}有限公司",
-                    rng.pick(PLACES),
-                    rng.pick(BRANDS),
-                    rng.pick(TRADES)
-                )
-            } else {
-                format!("{}{}", rng.pick(PLACES), rng.pick(DEPARTMENTS))
-            };
-            Ok(LoadKey {
+            let name = holder_name(&mut rng, role, &WORDS);
+            Ok(BenchKey {
                 signer: Signer::generate(
                     KeyName::new(&format!("load-{}-{i:03}", tag.0)).map_err(err("key name"))?,
                 )
@@ -603,18 +595,6 @@ fn load_keys(tag: Tag, n: usize) -> Res<Vec<LoadKey>> {
         .collect()
 }
 
-fn registration(k: &LoadKey) -> Res<KeyRegistration> {
-    Ok(KeyRegistration {
-        name: SignerName::new(k.signer.name().as_str())?,
-        public_key: k.signer.verifier_key().key().to_bytes(),
-        holder: Subject::Org(k.uscc),
-        holder_name: Name::new(k.name.as_str())?,
-        role: k.role,
-        valid_from_ms: None,
-        valid_until_ms: None,
-    })
-}
-
 /// The counterparty of filing `n` (one of 4096 per run, so entity queries find several contracts).
 fn counterparty(tag: Tag, keys: usize, n: u64) -> Uscc {
     tag.entity(keys as u64 + n % 4096)
@@ -623,7 +603,7 @@ fn counterparty(tag: Tag, keys: usize, n: u64) -> Uscc {
 /// Filing `n`, by key `n % keys.len()`: two parties, one milestone (70%) or
 /// two, a document hash on a quarter of them, due
 /// dates far in the future (no deadline fires during the run).
-fn contract(tag: Tag, keys: &[LoadKey], n: u64) -> Res<Contract> {
+fn contract(tag: Tag, keys: &[BenchKey], n: u64) -> Res<Contract> {
     let k = &keys[(n % keys.len() as u64) as usize];
     let mut rng = Rng::new(n.wrapping_mul(7919) ^ tag.0);
     let filer = Subject::Org(k.uscc);
@@ -642,18 +622,7 @@ fn contract(tag: Tag, keys: &[LoadKey], n: u64) -> Res<Contract> {
         id: ContractId::new(tag.contract_id(n))?,
         category: rng.pick(CATEGORIES),
         name: Name::new(format!("{}{}", rng.pick(PROJECTS), rng.pick(KINDS)))?,
-        parties: vec![
-            Party {
-                subject: buyer,
-                name: Name::new(buyer_name)?,
-                role: Name::new("甲方")?,
-            },
-            Party {
-                subject: seller,
-                name: Name::new(seller_name)?,
-                role: Name::new("乙方")?,
-            },
-        ],
+        parties: two_parties(buyer, buyer_name, seller, seller_name)?,
         summary: Text::new(rng.pick(SUMMARIES))?,
         amount: Fen::new(amount)?,
         signed: Date::from_days(signed)?,
@@ -668,7 +637,7 @@ fn contract(tag: Tag, keys: &[LoadKey], n: u64) -> Res<Contract> {
 }
 
 /// Signs and serialises filings `0..count` on all cores.
-fn presign(tag: Tag, keys: &[LoadKey], origin: &str, count: usize) -> Res<Vec<Bytes>> {
+fn presign(tag: Tag, keys: &[BenchKey], origin: &str, count: usize) -> Res<Vec<Bytes>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);

@@ -120,3 +120,72 @@ pub fn milestones(
         })
         .collect()
 }
+
+/// A signing key of a bench workload and the organisation holding it.
+pub struct BenchKey {
+    pub signer: lvyue_ledger::keys::Signer,
+    pub uscc: lvyue_ledger::uscc::Uscc,
+    pub name: String,
+    pub role: lvyue_ledger::types::Role,
+}
+
+/// The name of a key's holder: a firm (place, brand, trade) for a market
+/// entity, a department (place, department) for a source unit. Draws from
+/// `rng` in that order, as the benches did when they were measured.
+pub fn holder_name(rng: &mut Rng, role: lvyue_ledger::types::Role, words: &Words) -> String {
+    if role == lvyue_ledger::types::Role::MarketEntity {
+        format!(
+            "{}{}{}有限公司",
+            rng.pick(words.places),
+            rng.pick(words.brands),
+            rng.pick(words.trades)
+        )
+    } else {
+        format!("{}{}", rng.pick(words.places), rng.pick(words.departments))
+    }
+}
+
+/// The word lists a bench draws its organisation names from.
+pub struct Words {
+    pub places: &'static [&'static str],
+    pub brands: &'static [&'static str],
+    pub trades: &'static [&'static str],
+    pub departments: &'static [&'static str],
+}
+
+/// The office's registration of `k`.
+pub fn registration(k: &BenchKey) -> Res<lvyue_ledger::event::KeyRegistration> {
+    use lvyue_ledger::types::{Name, SignerName, Subject};
+    Ok(lvyue_ledger::event::KeyRegistration {
+        name: SignerName::new(k.signer.name().as_str())?,
+        public_key: k.signer.verifier_key().key().to_bytes(),
+        holder: Subject::Org(k.uscc),
+        holder_name: Name::new(k.name.as_str())?,
+        role: k.role,
+        valid_from_ms: None,
+        valid_until_ms: None,
+    })
+}
+
+/// The two parties of a bench filing: the buyer as 甲方, the seller as 乙方.
+pub fn two_parties(
+    buyer: lvyue_ledger::types::Subject,
+    buyer_name: String,
+    seller: lvyue_ledger::types::Subject,
+    seller_name: String,
+) -> Res<Vec<lvyue_ledger::event::Party>> {
+    use lvyue_ledger::event::Party;
+    use lvyue_ledger::types::Name;
+    Ok(vec![
+        Party {
+            subject: buyer,
+            name: Name::new(buyer_name)?,
+            role: Name::new("甲方")?,
+        },
+        Party {
+            subject: seller,
+            name: Name::new(seller_name)?,
+            role: Name::new("乙方")?,
+        },
+    ])
+}

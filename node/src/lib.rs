@@ -18,6 +18,7 @@ pub mod input;
 pub mod metrics;
 pub mod node;
 pub mod query;
+pub mod reads;
 pub mod remote;
 pub mod sequencer;
 pub mod server;

@@ -19,6 +19,12 @@ pub struct Outcome {
     pub result: &'static str,
 }
 
+/// Labels of a point read: where it ran (`worker` or `pool`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReadsOn {
+    pub on: &'static str,
+}
+
 /// Labels of an HTTP request: the matched route pattern and the method.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Route {
@@ -53,6 +59,8 @@ pub struct Metrics {
     pub webhook_deliveries: Family<Outcome, Counter>,
     /// Requests refused by the per-key rate limit.
     pub rate_limited: Counter,
+    /// Point reads (contract, default-length archive), by where they ran.
+    pub point_reads: Family<ReadsOn, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -76,6 +84,7 @@ impl Metrics {
             webhook_backlog: Gauge::default(),
             webhook_deliveries: Family::default(),
             rate_limited: Counter::default(),
+            point_reads: Family::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -133,6 +142,11 @@ impl Metrics {
             "rate_limited",
             "Submissions refused by the per-key rate limit",
             m.rate_limited.clone(),
+        );
+        r.register(
+            "point_reads",
+            "Contract and archive reads, by where they ran (async worker or blocking pool)",
+            m.point_reads.clone(),
         );
         m
     }

@@ -14,6 +14,7 @@
 //! batches.
 
 use crate::index::{self, ArchiveLine, CityStats, ContractView, Notification, day_key, key};
+use crate::reads::point_read;
 use crate::server::{ApiError, AppState, blocking, view};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -225,10 +226,12 @@ pub(crate) async fn contract(
     let id = parse_contract_id(&id)?;
     let limit = limit_of(q.limit)?;
     let view = view(&s)?;
-    // A point read of a few cached sled rows: answered on the async worker,
-    // since handing it to the blocking pool costs more than the read
-    // (docs/DECISIONS.md, "Point reads on the async workers").
-    contract_at(&view, &id, q.after, limit).map(Json)
+    // A point read: on this async worker while the store is warm
+    // (crate::reads).
+    point_read(&s.reads, move || {
+        contract_at(&view, &id, q.after, limit).map(Json)
+    })
+    .await
 }
 
 /// The contract answer as of `view`'s head: a page of at most `limit`
@@ -379,11 +382,11 @@ pub(crate) async fn entity(
         l => limit_of(l)?,
     };
     let view = view(&s)?;
-    // At the default limit a few short ranges of cached rows, answered on
-    // the async worker like a contract; a longer archive (a score change
-    // is read from its entry) goes to the blocking pool.
+    // At the default limit a few short ranges: a point read like a
+    // contract's; a longer archive (a score change is read from its entry)
+    // always goes to the blocking pool.
     if limit <= ENTITY_DEFAULT_LIMIT {
-        entity_at(&view, who, limit).map(Json)
+        point_read(&s.reads, move || entity_at(&view, who, limit).map(Json)).await
     } else {
         blocking(move || entity_at(&view, who, limit).map(Json)).await
     }

@@ -57,6 +57,8 @@ pub(crate) struct AppState {
     pub(crate) node: Node,
     /// Per-signing-key submission rate limit; `None` when off.
     limiter: Option<Arc<KeyedLimiter>>,
+    /// Where point reads run ([`crate::reads`]).
+    pub(crate) reads: Arc<crate::reads::ReadRoute>,
 }
 
 /// A JSON error answer.
@@ -217,7 +219,11 @@ pub fn app(node: Node, config: &ServerConfig) -> Router {
         .route("/v1/webhooks/{org}", get(webhook_status))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn(time_request))
-        .with_state(AppState { node, limiter })
+        .with_state(AppState {
+            node,
+            limiter,
+            reads: Arc::default(),
+        })
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops the

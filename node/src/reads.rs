@@ -33,17 +33,18 @@ use std::time::{Duration, Instant};
 /// this is taken to have waited on the disk.
 pub const SLOW: Duration = Duration::from_millis(1);
 
-/// Slow reads within [`WINDOW`] that send reads to the blocking pool.
+/// Reads that went to the disk within [`WINDOW`] that send point reads to
+/// the blocking pool.
 pub const BURST: u32 = 4;
 
-/// The window in which [`BURST`] slow reads are counted.
+/// The window in which [`BURST`] reads that went to the disk are counted.
 pub const WINDOW: Duration = Duration::from_millis(100);
 
 /// How long point reads stay on the blocking pool after a burst.
 pub const HOLD: Duration = Duration::from_secs(1);
 
 /// The routing state. Updated with relaxed atomics by whichever worker
-/// timed a read: two workers racing on a window may miscount a slow read,
+/// watched a read: two workers racing on a window may miscount a disk read,
 /// which only moves the switch by one read.
 #[derive(Debug)]
 pub struct ReadRoute {
@@ -52,8 +53,8 @@ pub struct ReadRoute {
     pool_until_us: AtomicU64,
     /// Start of the current counting window, microseconds since `start`.
     window_us: AtomicU64,
-    /// Slow reads in the current window.
-    slow: AtomicU32,
+    /// Reads that went to the disk in the current window.
+    disk_reads: AtomicU32,
 }
 
 impl Default for ReadRoute {
@@ -62,7 +63,7 @@ impl Default for ReadRoute {
             start: Instant::now(),
             pool_until_us: AtomicU64::new(0),
             window_us: AtomicU64::new(0),
-            slow: AtomicU32::new(0),
+            disk_reads: AtomicU32::new(0),
         }
     }
 }
@@ -88,10 +89,10 @@ impl ReadRoute {
         let window = self.window_us.load(Ordering::Relaxed);
         let count = if u128::from(now.saturating_sub(window)) > WINDOW.as_micros() {
             self.window_us.store(now, Ordering::Relaxed);
-            self.slow.store(1, Ordering::Relaxed);
+            self.disk_reads.store(1, Ordering::Relaxed);
             1
         } else {
-            self.slow.fetch_add(1, Ordering::Relaxed) + 1
+            self.disk_reads.fetch_add(1, Ordering::Relaxed) + 1
         };
         if count >= BURST {
             let until = self.micros(end + HOLD);
@@ -101,7 +102,7 @@ impl ReadRoute {
 }
 
 /// Runs the point read `f` on this worker or on the blocking pool, as
-/// [`ReadRoute`] says, and times it.
+/// [`ReadRoute`] says; on a worker, notes whether it went to the disk.
 pub async fn point_read<T: Send + 'static>(
     route: &Arc<ReadRoute>,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -29,8 +29,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Where block-read counts are not available, a point read slower than
-/// this is taken to have waited on the disk.
+/// A point read that went to the disk took longer than this (on Linux it
+/// also read blocks; elsewhere time alone decides).
 pub const SLOW: Duration = Duration::from_millis(1);
 
 /// Reads that went to the disk within [`WINDOW`] that send point reads to

@@ -4,7 +4,8 @@
 //! (or `LVYUE_BENCH_ENTRIES=N`). One run measures:
 //!
 //! A. the Ed25519 verification bound on realistic submissions (single strict
-//!    checks, `verify_batch_strict` on one thread, and split over two threads);
+//!    checks, `verify_batch_strict` on one thread, and split over two threads;
+//!    for orientation only, dalek's inexact `verify_batch` in chunks of 20 and 1024);
 //! B. the durable append rate through the real sequencer at max_batch 1, 64
 //!    and 1024 (pre-signed submissions, submitted concurrently from tokio
 //!    tasks, timed until every receipt is back), plus a per-step breakdown
@@ -436,16 +437,30 @@ struct VerifyResult {
     single: Vec<f64>,
     batch1: Vec<f64>,
     batch2: Vec<f64>,
+    /// `ed25519_dalek::verify_batch` (not exact, never used by lvyue) in
+    /// chunks of 20, the mean batch of the HTTP load bench: what a
+    /// batch-friendly signature rule could give, for the record.
+    plain20: Vec<f64>,
+    /// The same in chunks of 1024.
+    plain1024: Vec<f64>,
 }
 
 impl VerifyResult {
-    fn rows(&self) -> [(&'static str, &[f64]); 3] {
+    fn rows(&self) -> [(&'static str, &[f64]); 5] {
         [
             ("verify_strict, one thread", &self.single),
             ("verify_batch_strict, one thread", &self.batch1),
             (
                 "verify_batch_strict, two threads (two-core bound)",
                 &self.batch2,
+            ),
+            (
+                "dalek verify_batch by 20, one thread (not exact)",
+                &self.plain20,
+            ),
+            (
+                "dalek verify_batch by 1024, one thread (not exact)",
+                &self.plain1024,
             ),
         ]
     }
@@ -467,6 +482,8 @@ impl VerifyResult {
         self.single.extend(other.single);
         self.batch1.extend(other.batch1);
         self.batch2.extend(other.batch2);
+        self.plain20.extend(other.plain20);
+        self.plain1024.extend(other.plain1024);
     }
 }
 
@@ -503,6 +520,25 @@ fn bench_verify(
     let mut single = Vec::new();
     let mut batch1 = Vec::new();
     let mut batch2 = Vec::new();
+    let (mut plain20, mut plain1024) = (Vec::new(), Vec::new());
+    let dalek_sigs: Vec<ed25519_dalek::Signature> = items
+        .iter()
+        .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(s))
+        .collect();
+    let dalek_keys: Vec<ed25519_dalek::VerifyingKey> =
+        items.iter().map(|(k, _, _)| *k.key()).collect();
+    let msgs: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
+    let plain = |chunk: usize| -> Res<f64> {
+        let t = Instant::now();
+        for ((m, s), k) in msgs
+            .chunks(chunk)
+            .zip(dalek_sigs.chunks(chunk))
+            .zip(dalek_keys.chunks(chunk))
+        {
+            ed25519_dalek::verify_batch(m, s, k).map_err(err("verify_batch"))?;
+        }
+        Ok(n / t.elapsed().as_secs_f64())
+    };
     for _ in 0..reps {
         let t = Instant::now();
         for (k, m, s) in &items {
@@ -528,11 +564,15 @@ fn bench_verify(
         if !ok {
             return Err("two-thread batch verification refused a good signature".into());
         }
+        plain20.push(plain(20)?);
+        plain1024.push(plain(1024)?);
     }
     Ok(VerifyResult {
         single,
         batch1,
         batch2,
+        plain20,
+        plain1024,
     })
 }
 

@@ -57,6 +57,28 @@ fn milestones_from(
     }
 }
 
+/// Milestones that replace a contract's open ones (an amendment, a settled
+/// mediation): a JSON file or repeated compact forms.
+#[derive(clap::Args, Debug)]
+pub struct MilestoneList {
+    /// JSON file with the milestones (an array of Milestone objects)
+    #[arg(long)]
+    pub milestones: Option<PathBuf>,
+    /// A milestone NUMBER|OBLIGOR>OBLIGEE|DUE|AMOUNT_FEN|DESCRIPTION (subjects as USCC or 王某:HEX); repeat for more
+    #[arg(long, allow_hyphen_values = true)]
+    pub milestone: Vec<String>,
+}
+
+impl MilestoneList {
+    fn read(&self) -> Result<Vec<Milestone>, ClientError> {
+        milestones_from(self.milestones.as_ref(), &self.milestone, &[])
+    }
+
+    fn is_empty(&self) -> bool {
+        self.milestones.is_none() && self.milestone.is_empty()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Commands.
 
@@ -278,12 +300,9 @@ pub struct Amend {
     /// Amendment number (1 for the first amendment of the contract, …)
     #[arg(long)]
     pub amendment: u32,
-    /// JSON file with the replacing milestones (an array of Milestone objects)
-    #[arg(long)]
-    pub milestones: Option<PathBuf>,
-    /// A replacing milestone NUMBER|OBLIGOR>OBLIGEE|DUE|AMOUNT_FEN|DESCRIPTION (subjects as USCC or 王某:HEX)
-    #[arg(long, allow_hyphen_values = true)]
-    pub milestone: Vec<String>,
+    /// The replacing milestones
+    #[command(flatten)]
+    pub milestones: MilestoneList,
     /// Reason (free text, up to 2000 characters)
     #[arg(long, value_parser = parse_text)]
     pub reason: Text,
@@ -294,7 +313,7 @@ impl Amend {
         Ok(Event::ContractAmended {
             contract: self.contract.clone(),
             amendment: self.amendment,
-            milestones: milestones_from(self.milestones.as_ref(), &self.milestone, &[])?,
+            milestones: self.milestones.read()?,
             reason: self.reason.clone(),
         })
     }
@@ -683,15 +702,12 @@ pub struct Mediate {
     /// Contract id
     #[arg(long, value_parser = parse_contract_id)]
     pub contract: ContractId,
-    /// settled or failed
+    /// settled (give the agreed milestones with --milestone or --milestones) or failed
     #[arg(long, value_parser = ["settled", "failed"])]
     pub outcome: String,
-    /// Settled: JSON file with the agreed milestones (an array of Milestone objects)
-    #[arg(long)]
-    pub milestones: Option<PathBuf>,
-    /// Settled: an agreed milestone NUMBER|OBLIGOR>OBLIGEE|DUE|AMOUNT_FEN|DESCRIPTION
-    #[arg(long, allow_hyphen_values = true)]
-    pub milestone: Vec<String>,
+    /// Settled: the agreed milestones
+    #[command(flatten)]
+    pub milestones: MilestoneList,
     /// Summary (free text, up to 2000 characters)
     #[arg(long, value_parser = parse_text)]
     pub summary: Text,
@@ -701,10 +717,10 @@ impl Mediate {
     pub fn event(&self) -> Result<Event, ClientError> {
         let outcome = if self.outcome == "settled" {
             MediationOutcome::Settled {
-                milestones: milestones_from(self.milestones.as_ref(), &self.milestone, &[])?,
+                milestones: self.milestones.read()?,
             }
         } else {
-            if self.milestones.is_some() || !self.milestone.is_empty() {
+            if !self.milestones.is_empty() {
                 return Err(input("a failed mediation has no milestones".into()));
             }
             MediationOutcome::Failed

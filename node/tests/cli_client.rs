@@ -979,6 +979,67 @@ fn each_command_builds_its_event() {
         &[],
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
+    // Milestones are refused where they cannot apply, before anything is signed.
+    let file = dir.path().join("milestones.json");
+    std::fs::write(&file, "[]").unwrap();
+    let file = file.to_str().unwrap();
+    let offline = ["--key", &key, "--origin", "lvyue.test/log", "--dry-run"];
+    let refusals: [(&[&str], &str); 3] = [
+        (
+            &[
+                "mediate",
+                "--contract",
+                "C-1",
+                "--outcome",
+                "failed",
+                "--milestone",
+                &ms,
+                "--summary",
+                "x",
+            ],
+            "a failed mediation has no milestones",
+        ),
+        (
+            &[
+                "mediate",
+                "--contract",
+                "C-1",
+                "--outcome",
+                "failed",
+                "--milestones",
+                file,
+                "--summary",
+                "x",
+            ],
+            "a failed mediation has no milestones",
+        ),
+        (
+            &[
+                "amend",
+                "--contract",
+                "C-1",
+                "--amendment",
+                "1",
+                "--milestones",
+                file,
+                "--milestone",
+                &ms,
+                "--reason",
+                "x",
+            ],
+            "either as a JSON file or with --milestone, not both",
+        ),
+    ];
+    for (args, want) in refusals {
+        let r = run(&[args, &offline[..]].concat(), &[]);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stdout.is_empty(),
+            "{args:?}: nothing signed: {}",
+            r.stdout
+        );
+    }
 }
 
 /// Index of the first derived record of `kind` at or after `from`.

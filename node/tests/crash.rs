@@ -149,3 +149,260 @@ fn check(dir: &Path, receipts: &[(u64, String)]) {
         .expect("log re-verifies after crash");
     assert_eq!(summary.size, size);
 }
+
+/// Firm `i`'s USCC (valid check character).
+fn firm(i: u64) -> Uscc {
+    Uscc::with_check(&format!("91610300MA6Y{i:05}")).unwrap()
+}
+
+/// Firm `t`'s key.
+fn firm_key(t: u64) -> Signer {
+    let mut seed = [9u8; 32];
+    seed[..8].copy_from_slice(&t.to_be_bytes());
+    Signer::from_seed(KeyName::new(&format!("firm{t}")).unwrap(), seed)
+}
+
+/// Contract `id` filed by firm `t` (乙方) with firm `t + 1` as 甲方: one or two
+/// milestones due in 2027, so no deadline fires while the test runs.
+fn filing(id: &str, t: u64, n: u64) -> Event {
+    let (buyer, seller) = (firm((t + 1) % FIRMS), firm(t));
+    let dues: &[&str] = if n % 2 == 0 {
+        &["2027-03-31"]
+    } else {
+        &["2027-03-31", "2027-09-30"]
+    };
+    let milestones: Vec<serde_json::Value> = dues
+        .iter()
+        .enumerate()
+        .map(|(k, due)| {
+            serde_json::json!({"number": k + 1, "obligor": {"org": seller.as_str()},
+                "obligee": {"org": buyer.as_str()}, "due": due, "description": "交付",
+                "amount": 50_000})
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "type": "contract_filed",
+        "contract": {
+            "id": id, "category": "commercial", "name": "设备维修合同",
+            "parties": [
+                {"subject": {"org": buyer.as_str()}, "name": "甲方公司", "role": "甲方"},
+                {"subject": {"org": seller.as_str()}, "name": "乙方公司", "role": "乙方"}
+            ],
+            "summary": "崩溃测试", "amount": 50_000 * dues.len() as i64, "signed": "2026-01-15",
+            "milestones": milestones, "document_sha256": null, "source": "self_filed"
+        }
+    }))
+    .unwrap()
+}
+
+const FIRMS: u64 = 4;
+
+/// A filing found in the log.
+struct InLog {
+    id: String,
+    index: u64,
+    buyer: Subject,
+    seller: Subject,
+}
+
+/// An acknowledged filing: contract id, index, leaf hash (hex).
+type Filed = (String, u64, String);
+
+/// Firm `t` files contracts until the node dies.
+fn file_until_killed(
+    port: u16,
+    t: u64,
+    counter: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<Filed>>>,
+) {
+    let url = format!("http://127.0.0.1:{port}/v1/submit");
+    let key = firm_key(t);
+    while !stop.load(Ordering::SeqCst) {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let id = format!("CRASH-{n}");
+        let signed = sign_event(&key, DEFAULT_ORIGIN, filing(&id, t, n), n).unwrap();
+        match ureq::post(&url).send_json(&signed) {
+            Ok(mut resp) => {
+                let v: serde_json::Value = resp.body_mut().read_json().unwrap();
+                let leaf = v["leaf_hash"].as_str().unwrap().to_string();
+                got.lock()
+                    .unwrap()
+                    .push((id, v["index"].as_u64().unwrap(), leaf));
+            }
+            Err(e) => {
+                eprintln!("firm {t} stops: {e}");
+                return;
+            }
+        }
+    }
+}
+
+fn get_json(port: u16, path: &str) -> (u16, serde_json::Value) {
+    let resp = ureq::get(&format!("http://127.0.0.1:{port}{path}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.into_body().read_json().unwrap())
+}
+
+/// Contract filings write query-index rows in the same atomic batch as their
+/// entries: after each SIGKILL the log keeps every acknowledged filing and
+/// audits clean, and the restarted node answers for each of them from its
+/// index — no filing in the log without its contract view, none shown twice.
+#[test]
+fn sigkill_during_filings_keeps_every_receipt_and_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let got = Arc::new(Mutex::new(Vec::<Filed>::new()));
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut port = free_port();
+    let mut child = start(dir.path(), port);
+    // The office registers the firms' keys (before any kill).
+    let office = Signer::read_file(&dir.path().join("keys/office.key")).unwrap();
+    for t in 0..FIRMS {
+        let key = firm_key(t);
+        let event = Event::KeyRegistered {
+            key: KeyRegistration {
+                name: SignerName::new(key.name().as_str()).unwrap(),
+                public_key: key.verifier_key().key().to_bytes(),
+                holder: Subject::Org(firm(t)),
+                holder_name: Name::new(format!("测试公司{t}")).unwrap(),
+                role: Role::MarketEntity,
+                valid_from_ms: None,
+                valid_until_ms: None,
+            },
+        };
+        let signed = sign_event(&office, DEFAULT_ORIGIN, event, 1_000_000 + t).unwrap();
+        ureq::post(&format!("http://127.0.0.1:{port}/v1/submit"))
+            .send_json(&signed)
+            .expect("key registered");
+    }
+    for round in 0..3u64 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..FIRMS)
+            .flat_map(|t| [t, t])
+            .map(|t| {
+                let (c, s, g) = (counter.clone(), stop.clone(), got.clone());
+                std::thread::spawn(move || file_until_killed(port, t, c, s, g))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500 + 300 * round));
+        child.kill().expect("SIGKILL");
+        child.wait().unwrap();
+        stop.store(true, Ordering::SeqCst);
+        for c in clients {
+            c.join().unwrap();
+        }
+        let acknowledged: Vec<(u64, String)> = got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, i, leaf)| (*i, leaf.clone()))
+            .collect();
+        check(dir.path(), &acknowledged);
+
+        // Every filing in the log, acknowledged or not (a batch can be durable
+        // before its receipts are sent): the index must know each of them.
+        let in_log: Vec<InLog> = {
+            let store = Store::open(&dir.path().join("store"), &StoreConfig::default()).unwrap();
+            let view = store.view();
+            (0..view.head().size)
+                .filter_map(|i| {
+                    let bytes = view.entry(i).unwrap().unwrap();
+                    match lvyue_ledger::record::Entry::decode(&bytes).unwrap().body {
+                        lvyue_ledger::record::Body::Submitted(s) => match s.payload.event {
+                            Event::ContractFiled { contract } => Some(InLog {
+                                id: contract.id.as_str().to_string(),
+                                index: i,
+                                buyer: contract.parties[0].subject.clone(),
+                                seller: contract.parties[1].subject.clone(),
+                            }),
+                            _ => None,
+                        },
+                        lvyue_ledger::record::Body::Derived(_) => None,
+                    }
+                })
+                .collect()
+        };
+        port = free_port();
+        child = start(dir.path(), port);
+        let (status, stats) = get_json(port, "/v1/stats");
+        assert_eq!(status, 200, "{stats}");
+        assert_eq!(
+            stats["contracts"].as_u64(),
+            Some(in_log.len() as u64),
+            "city counters after restart {round}"
+        );
+        for f in &in_log {
+            let (status, c) = get_json(port, &format!("/v1/contracts/{}", f.id));
+            assert_eq!(status, 200, "contract {} after restart {round}: {c}", f.id);
+            assert_eq!(
+                c["contract"]["filed_index"].as_u64(),
+                Some(f.index),
+                "{}",
+                f.id
+            );
+        }
+        let acked = got.lock().unwrap().len();
+        assert!(
+            in_log.len() >= acked,
+            "{} filings in the log, {acked} acknowledged",
+            in_log.len()
+        );
+        for (id, index, _) in got.lock().unwrap().iter() {
+            assert!(
+                in_log.iter().any(|f| &f.id == id && f.index == *index),
+                "acknowledged filing {id} at {index} is not in the log"
+            );
+        }
+        // Each firm's archive lists the contracts naming it, and those it
+        // filed, each once, newest first: exactly those in the log.
+        for t in 0..FIRMS {
+            let me = Subject::Org(firm(t));
+            let (status, a) = get_json(
+                port,
+                &format!("/v1/entities/{}?limit=1000", firm(t).as_str()),
+            );
+            assert_eq!(status, 200, "{a}");
+            let listed = |list: &str| -> Vec<(String, u64)> {
+                a[list]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| {
+                        let id = c["id"].as_str().unwrap().to_string();
+                        (id, c["filed_index"].as_u64().unwrap())
+                    })
+                    .collect()
+            };
+            let expect = |keep: &dyn Fn(&InLog) -> bool| -> Vec<(String, u64)> {
+                let mut v: Vec<(String, u64)> = in_log
+                    .iter()
+                    .filter(|f| keep(f))
+                    .map(|f| (f.id.clone(), f.index))
+                    .collect();
+                v.reverse();
+                v.truncate(1000);
+                v
+            };
+            assert_eq!(
+                listed("contracts"),
+                expect(&|f| f.buyer == me || f.seller == me),
+                "contracts[] of firm {t} after restart {round}"
+            );
+            assert_eq!(
+                listed("filed"),
+                expect(&|f| f.seller == me),
+                "filed[] of firm {t} after restart {round}"
+            );
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let n = got.lock().unwrap().len();
+    eprintln!("{n} acknowledged filings survived 3 SIGKILLs");
+    assert!(n > 50, "too few receipts ({n}) to prove anything");
+}

@@ -45,8 +45,12 @@ pub struct Metrics {
     pub batch_size: Histogram,
     /// Seconds from a submission's arrival to its receipt.
     pub submit_latency: Histogram,
-    /// Seconds per durable commit (sled transaction and flush).
+    /// Seconds per batch applied to the store, before its flush.
     pub commit_latency: Histogram,
+    /// Seconds per flush of the store (fsync), each making one or more batches durable.
+    pub flush_latency: Histogram,
+    /// Batches made durable per flush.
+    pub flush_batches: Histogram,
     /// Seconds per HTTP request, by route pattern and method.
     pub read_latency: Family<Route, Histogram>,
     /// Submissions waiting for the sequencer.
@@ -78,6 +82,8 @@ impl Metrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
             submit_latency: Histogram::new(latency_buckets()),
             commit_latency: Histogram::new(latency_buckets()),
+            flush_latency: Histogram::new(latency_buckets()),
+            flush_batches: Histogram::new(exponential_buckets(1.0, 2.0, 5)),
             read_latency: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             queue_depth: Gauge::default(),
             tree_size: Gauge::default(),
@@ -110,8 +116,18 @@ impl Metrics {
         );
         r.register(
             "commit_latency_seconds",
-            "Seconds per durable commit",
+            "Seconds per batch applied to the store (hashes, checkpoint, sled batch), before its flush",
             m.commit_latency.clone(),
+        );
+        r.register(
+            "flush_seconds",
+            "Seconds per flush (fsync) of the store; one flush makes every batch applied meanwhile durable",
+            m.flush_latency.clone(),
+        );
+        r.register(
+            "flush_batches",
+            "Batches made durable per flush",
+            m.flush_batches.clone(),
         );
         r.register(
             "http_request_seconds",

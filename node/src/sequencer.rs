@@ -362,6 +362,8 @@ fn flush_loop(
         while let Ok(more) = rx.try_recv() {
             applied.push(more);
         }
+        let m = crate::metrics::global();
+        let started = Instant::now();
         let durable = lock(&failed).is_none() && {
             match flusher.flush() {
                 Ok(()) => true,
@@ -372,6 +374,10 @@ fn flush_loop(
                 }
             }
         };
+        if durable {
+            m.flush_latency.observe(started.elapsed().as_secs_f64());
+            m.flush_batches.observe(applied.len() as f64);
+        }
         let mut answers = Vec::new();
         for a in applied {
             if durable {

@@ -407,6 +407,10 @@ fn metrics_expose_append_batches_latencies_and_tree_size() {
     assert!(value("lvyue_batch_size_count") >= 1.0);
     assert!(value("lvyue_submissions_total{result=\"accepted\"}") >= 2.0);
     assert!(value("lvyue_submit_latency_seconds_count") >= 2.0);
+    // Every receipt waited for a flush; each flush made at least one batch durable.
+    assert!(value("lvyue_flush_seconds_count") >= 1.0);
+    assert!(value("lvyue_flush_batches_sum") >= value("lvyue_flush_batches_count"));
+    assert!(value("lvyue_commit_latency_seconds_count") >= 1.0);
     assert!(value("lvyue_tree_size") >= 3.0);
     assert!(
         value("lvyue_http_request_seconds_count{route=\"/v1/contracts/{id}\",method=\"GET\"}")

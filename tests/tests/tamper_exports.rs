@@ -134,6 +134,35 @@ fn a_resigned_disclosure_with_a_black_listing_removed_is_proven_altered() {
     let msg = rejected(&forged);
     assert!(msg.contains(&format!("notice {}", gone.index)), "{msg}");
 
+    // The same set of items, but not the list the log gives: a demand
+    // notice repeated, two red listings swapped, a black listing repeated.
+    let mut content = clean.content.clone();
+    content
+        .demand_notices
+        .push(content.demand_notices[0].clone());
+    let msg = rejected(&resign(&clean, content, &key));
+    assert!(
+        msg.contains("demand notices: entries out of order or repeated"),
+        "{msg}"
+    );
+    // Two red listings swapped.
+    assert!(clean.content.red_list.len() >= 2, "the demo red-lists two");
+    let mut content = clean.content.clone();
+    content.red_list.swap(0, 1);
+    let msg = rejected(&resign(&clean, content, &key));
+    assert!(
+        msg.contains("red list: entries out of order or repeated"),
+        "{msg}"
+    );
+    // A black listing repeated.
+    let mut content = clean.content.clone();
+    content.black_list.push(content.black_list[0].clone());
+    let msg = rejected(&resign(&clean, content, &key));
+    assert!(
+        msg.contains("black list: entries out of order or repeated"),
+        "{msg}"
+    );
+
     // Unsigned edits fail on the digest; a CSV that is not the JSON's rendering fails.
     let mut edited = clean.clone();
     edited.content.black_list.clear();

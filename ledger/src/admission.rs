@@ -478,5 +478,15 @@ mod tests {
             None,
             "part of a longer code"
         );
+        // The examples of docs/FORMAT.md §13, rule P.
+        assert!(find_id_number("联系人身份证11010519491231002x。").is_some());
+        for not_a_number in [
+            "11010519491231002X1",
+            "A11010519491231002X",
+            "11010519491231002",
+            "110105194912310021",
+        ] {
+            assert_eq!(find_id_number(not_a_number), None, "{not_a_number}");
+        }
     }
 }

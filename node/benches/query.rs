@@ -30,12 +30,7 @@
 //!
 //! Output: tables, then one line `{"bench":"query",...}`.
 
-use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1::SendRequest;
-use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use lvyue_ledger::event::{Contract, Event, Source};
 use lvyue_ledger::keys::{KeyName, Signer};
 use lvyue_ledger::record::Signed;
@@ -52,6 +47,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod support;
+use hyper::StatusCode;
+use support::http::Conn;
 use support::{
     BenchKey, Res, Rng, Words, dir_size, err, fmt_int, holder_name, registration, status_kb,
     two_parties,
@@ -420,51 +417,6 @@ impl Drop for NodeProc {
     }
 }
 
-struct Conn {
-    addr: SocketAddr,
-    tx: Option<SendRequest<Empty<Bytes>>>,
-}
-
-impl Conn {
-    async fn get(&mut self, path: &str) -> Res<(StatusCode, Bytes)> {
-        if self.tx.as_ref().is_none_or(|t| t.is_closed()) {
-            let stream = tokio::net::TcpStream::connect(self.addr)
-                .await
-                .map_err(err("connect"))?;
-            stream.set_nodelay(true).map_err(err("nodelay"))?;
-            let (tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(err("handshake"))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            self.tx = Some(tx);
-        }
-        let tx = self.tx.as_mut().expect("connected");
-        let r = async {
-            tx.ready().await.map_err(err("connection"))?;
-            let req = Request::get(path)
-                .header(hyper::header::HOST, self.addr.to_string())
-                .body(Empty::new())
-                .map_err(err("request"))?;
-            let resp = tx.send_request(req).await.map_err(err("request"))?;
-            let status = resp.status();
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(err("body"))?
-                .to_bytes();
-            Ok((status, body))
-        }
-        .await;
-        if r.is_err() {
-            self.tx = None;
-        }
-        r
-    }
-}
-
 fn serve(s: &Settings, dir: &Path) -> Res<(NodeProc, SocketAddr, f64)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -491,7 +443,7 @@ fn serve(s: &Settings, dir: &Path) -> Res<(NodeProc, SocketAddr, f64)> {
         .map_err(err("runtime"))?;
     loop {
         let ok = rt.block_on(async {
-            let mut c = Conn { addr, tx: None };
+            let mut c = Conn::new(addr);
             matches!(c.get("/v1/log").await, Ok((StatusCode::OK, _)))
         });
         if ok {
@@ -534,7 +486,7 @@ fn query(
             .map(|c| {
                 let path = path.clone();
                 tokio::spawn(async move {
-                    let mut conn = Conn { addr, tx: None };
+                    let mut conn = Conn::new(addr);
                     let mut rng = Rng::from_product(0xC0FFEE + c as u64);
                     let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
                         .expect("histogram bounds");

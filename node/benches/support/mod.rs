@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+pub mod http;
+
 pub type Res<T> = Result<T, String>;
 
 /// Maps an error to `"what: error"`.

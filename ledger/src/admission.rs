@@ -43,8 +43,6 @@ pub enum AdmissionError {
     BadSignature(String),
     #[error("duplicate submission: already in the log at index {0}")]
     Duplicate(u64),
-    #[error("duplicate submission within one batch")]
-    DuplicateInBatch,
     #[error("key {0} is already registered")]
     KeyExists(String),
     #[error("rejected key {name}: {reason}")]

@@ -39,9 +39,9 @@ pub struct Metrics {
     pub submissions: Family<Outcome, Counter>,
     /// Entries appended (submitted and derived).
     pub entries_appended: Counter,
-    /// Durable batches committed.
+    /// Batches applied to the store (each durable at its flush).
     pub batches: Counter,
-    /// Entries per durable batch.
+    /// Entries per batch.
     pub batch_size: Histogram,
     /// Seconds from a submission's arrival to its receipt.
     pub submit_latency: Histogram,
@@ -103,12 +103,12 @@ impl Metrics {
             "Log entries appended",
             m.entries_appended.clone(),
         );
-        r.register("batches", "Durable batches committed", m.batches.clone());
         r.register(
-            "batch_size",
-            "Entries per durable batch",
-            m.batch_size.clone(),
+            "batches",
+            "Batches applied to the store (each durable at its flush)",
+            m.batches.clone(),
         );
+        r.register("batch_size", "Entries per batch", m.batch_size.clone());
         r.register(
             "submit_latency_seconds",
             "Seconds from a submission's arrival to its receipt",

@@ -349,13 +349,7 @@ fn newest_lines(a: &[EntityContract], b: &[EntityContract], limit: usize) -> Vec
     out
 }
 
-fn list_status(
-    view: &View,
-    who: &Subject,
-    list: ListKind,
-    offset: i32,
-) -> Result<Option<ListStatus>, ApiError> {
-    let _ = offset;
+fn list_status(view: &View, who: &Subject, list: ListKind) -> Result<Option<ListStatus>, ApiError> {
     let row = book::listing_row(&ViewRows(view), who, list).map_err(internal)?;
     // The day the listing took effect, as in the disclosure (book.rs).
     Ok(row.map(|r| ListStatus {
@@ -455,7 +449,6 @@ pub fn entity_at(view: &View, who: Subject, limit: usize) -> Result<EntityAnswer
             });
         }
     }
-    let (offset, _) = today(view)?;
     // Contracts naming it that others filed, that it filed as a party,
     // and that it filed without being a party.
     let as_party = archive_lines(view, b"xp", &sk, limit)?;
@@ -463,8 +456,8 @@ pub fn entity_at(view: &View, who: Subject, limit: usize) -> Result<EntityAnswer
     let filed_only = archive_lines(view, b"xu", &sk, limit)?;
     Ok(EntityAnswer {
         as_of: view.head().size,
-        red_list: list_status(view, &who, ListKind::Red, offset)?,
-        black_list: list_status(view, &who, ListKind::Black, offset)?,
+        red_list: list_status(view, &who, ListKind::Red)?,
+        black_list: list_status(view, &who, ListKind::Black)?,
         contracts: newest_lines(&as_party, &self_filed, limit),
         filed: newest_lines(&self_filed, &filed_only, limit),
         entity: who,
@@ -903,6 +896,8 @@ pub(crate) async fn supervision(
         if from > to {
             return Err(bad("bad_query", format!("from {from} is after to {to}")));
         }
+        // The ranking of all units, even of one; a single unit asked for is not ranked.
+        let ranked = unit.is_none();
         let units: Vec<Subject> = match unit {
             Some(u) => vec![u],
             None => {
@@ -918,7 +913,6 @@ pub(crate) async fn supervision(
                 us
             }
         };
-        let ranked = units.len() > 1;
         let mut reports = units
             .iter()
             .map(|u| unit_report(&view, u, from, to, offset, today))

@@ -147,9 +147,7 @@ impl From<SubmitError> for ApiError {
                 (StatusCode::FORBIDDEN, "key_not_valid")
             }
             SubmitError::Refused(A::WrongRole { .. }) => (StatusCode::FORBIDDEN, "wrong_role"),
-            SubmitError::Refused(A::Duplicate(_) | A::DuplicateInBatch) => {
-                (StatusCode::CONFLICT, "duplicate")
-            }
+            SubmitError::Refused(A::Duplicate(_)) => (StatusCode::CONFLICT, "duplicate"),
             SubmitError::Refused(A::KeyExists(_)) => (StatusCode::CONFLICT, "key_exists"),
             SubmitError::Refused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
             SubmitError::Rule(RuleError::Forbidden(_)) => (StatusCode::FORBIDDEN, "not_allowed"),

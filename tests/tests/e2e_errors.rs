@@ -775,6 +775,12 @@ fn batch_answers_each_item_and_appends_only_the_good_ones() {
     };
     assert_eq!(got[first].1, "accepted", "{v}");
     assert_eq!((got[dup].2, got[dup].3), (409, Some("duplicate")), "{v}");
+    // The duplicate names the index that holds its twin (same batch or not).
+    assert_eq!(
+        v["results"][dup]["index"], v["results"][first]["index"],
+        "{v}"
+    );
+    assert!(v["results"][first]["index"].is_u64(), "{v}");
     let rest: Vec<_> = got
         .iter()
         .enumerate()

@@ -409,6 +409,10 @@ fn source_unit_files_confirms_is_warned_and_reads_its_report() {
     assert_eq!(counts(u), [3, 3, 1, 1, 0, 0, 1, 0], "{r}");
     assert_eq!(u["name"], DEPT_NAME);
     assert!(u["rank"].is_null(), "one unit is not ranked");
+    // The city-wide ranking ranks every unit, even when there is only one.
+    let all = get_json(&n, "/v1/reports/supervision");
+    assert_eq!(all["units"].as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all["units"][0]["rank"], 1, "{all}");
     let (status, csv) = n.get(&format!("{path}&format=csv"));
     assert_eq!(status, 200);
     let lines: Vec<&str> = csv.split("\r\n").collect();

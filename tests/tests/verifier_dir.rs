@@ -298,3 +298,76 @@ fn missing_folder_files_and_foreign_state_could_not_check() {
     let m = could_not_check(audit_dir(&n, restored.path(), Some(&state)));
     assert!(m.contains("state file"), "{m}");
 }
+
+/// A bare static file server over `dir` (GET only, one request per
+/// connection), like any web server an auditor might put in front of an
+/// export folder. Returns its base URL; it serves until the test ends.
+fn serve_static(dir: &Path) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+                    break;
+                }
+            }
+            let file = dir.join(path.trim_start_matches('/'));
+            let found = (!path.contains(".."))
+                .then(|| std::fs::read(&file).ok())
+                .flatten();
+            let _ = match found {
+                Some(body) => stream
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|()| stream.write_all(&body)),
+                None => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    url
+}
+
+/// An export folder put behind a plain web server holds only the partial
+/// tiles of its own size; proofs between earlier sizes still verify over
+/// HTTP, read from those wider tiles, exactly as from the folder.
+#[test]
+fn an_export_folder_behind_a_static_web_server_proves_earlier_sizes() {
+    // Sizes 101, 151, then 201: tile 0 of level 0 is partial at all three.
+    let n = node_with(100);
+    register(&n, 100, 150);
+    assert_eq!(n.audit().size, 151);
+    register(&n, 150, 200);
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(n.export_dir(dir.path()), 201);
+    assert!(dir.path().join("tile/0/000.p/201").exists());
+    assert!(!dir.path().join("tile/0/000.p/151").exists());
+    let url = serve_static(dir.path());
+    let proof = |source: &str| {
+        lvyue_verifier::audit::tile_consistency_proof(&Source::parse(source), 101, 151)
+    };
+    let by_node = proof(&n.url).expect("the node's proof");
+    let by_folder = proof(dir.path().to_str().unwrap()).expect("the folder's proof");
+    let by_web = proof(&url).expect("a proof from the folder's wider tile, over HTTP");
+    assert_eq!(by_folder, by_node);
+    assert_eq!(by_web, by_node);
+    let over_http = lvyue_verifier::audit_url(&url, &n.node.vkey, |_, _| {}).expect("audit");
+    assert_eq!(over_http.root, n.audit().root);
+}

@@ -91,8 +91,9 @@ impl Source {
 
     /// The `W` hashes of hash tile `t` (`32·W` bytes). A wider tile of the
     /// same index holds the same hashes first, so when the exact partial
-    /// tile is not there (a folder exported at a later size) the full tile,
-    /// or in a folder any wider partial tile, is read instead.
+    /// tile is not there (a folder exported at a later size, maybe behind a
+    /// plain web server) the full tile, or a wider partial tile, is read
+    /// instead.
     pub fn hash_tile(&self, t: Tile) -> Result<Vec<u8>, Failure> {
         let want = 32 * usize::from(t.width);
         let mut candidates = vec![t];
@@ -123,10 +124,32 @@ impl Source {
         )))
     }
 
-    /// In a folder, the partial tiles of `t`'s index wider than `t`.
+    /// The partial tiles of `t`'s index wider than `t` that the source may
+    /// have: in a folder, those it holds; over HTTP, the one of the size
+    /// its current checkpoint names (a static server over an export folder
+    /// has only the tiles of the folder's size, while a node serves every
+    /// narrower one too). The checkpoint is read here for its size alone:
+    /// whatever tile it leads to is checked against the hashes it must hold.
     fn wider_partials(&self, t: Tile) -> Vec<Tile> {
-        let Source::Dir(dir) = self else {
-            return Vec::new();
+        let dir = match self {
+            Source::Dir(dir) => dir,
+            Source::Http(_) => {
+                let size = self
+                    .get_opt("checkpoint")
+                    .ok()
+                    .flatten()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|text| {
+                        let body = text.split("\n\n").next()?.to_string() + "\n";
+                        lvyue_ledger::checkpoint::Checkpoint::parse_body(&body).ok()
+                    })
+                    .map(|c| c.size());
+                return size
+                    .map(|size| tile_at(t.level, t.n, size))
+                    .filter(|w| w.width > t.width && u64::from(w.width) < TILE_WIDTH)
+                    .into_iter()
+                    .collect();
+            }
         };
         let probe = Tile { width: 1, ..t }.path();
         let Some(pdir) = probe.strip_suffix("/1") else {

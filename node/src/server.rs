@@ -844,6 +844,16 @@ async fn register_webhook(
                 ));
             }
             if state.registration.holder != lvyue_ledger::types::Subject::Org(r.org) {
+                // A code with a wrong check character is named as such (a
+                // legacy code the office admitted is its key's holder, and
+                // passes above).
+                if let Err(e) = lvyue_ledger::uscc::Uscc::parse(r.org.as_str()) {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_uscc",
+                        format!("org: {e}"),
+                    ));
+                }
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "not_holder",

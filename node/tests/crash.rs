@@ -66,25 +66,29 @@ fn key_event(n: u64) -> Event {
     }
 }
 
-/// Submits until the node dies; returns (index, leaf hash hex) of every receipt.
-fn hammer(
+/// An acknowledged submission: its tag (a filing's contract id, else
+/// empty), its index and its leaf hash (hex).
+type Acked = (String, u64, String);
+
+/// Posts `make(n)` for n taken from the shared counter until the node dies
+/// (or `stop`), keeping every receipt in `got`.
+fn submit_until_killed(
     port: u16,
-    office: Arc<Signer>,
-    counter: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    got: Arc<Mutex<Vec<(u64, String)>>>,
+    counter: &AtomicU64,
+    stop: &AtomicBool,
+    got: &Mutex<Vec<Acked>>,
+    make: impl Fn(u64) -> (String, lvyue_ledger::record::Signed),
 ) {
     let url = format!("http://127.0.0.1:{port}/v1/submit");
     while !stop.load(Ordering::SeqCst) {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        let signed = sign_event(&office, DEFAULT_ORIGIN, key_event(n), n).unwrap();
+        let (tag, signed) = make(counter.fetch_add(1, Ordering::SeqCst));
         match ureq::post(&url).send_json(&signed) {
             Ok(mut resp) => {
                 let v: serde_json::Value = resp.body_mut().read_json().unwrap();
                 let leaf = v["leaf_hash"].as_str().unwrap().to_string();
                 got.lock()
                     .unwrap()
-                    .push((v["index"].as_u64().unwrap(), leaf));
+                    .push((tag, v["index"].as_u64().unwrap(), leaf));
             }
             Err(e) => {
                 eprintln!("client stops: {e}");
@@ -107,7 +111,12 @@ fn sigkill_during_submissions_loses_nothing_acknowledged() {
         let clients: Vec<_> = (0..8)
             .map(|_| {
                 let (o, c, s, g) = (office.clone(), counter.clone(), stop.clone(), got.clone());
-                std::thread::spawn(move || hammer(port, o, c, s, g))
+                std::thread::spawn(move || {
+                    submit_until_killed(port, &c, &s, &g, |n| {
+                        let signed = sign_event(&o, DEFAULT_ORIGIN, key_event(n), n).unwrap();
+                        (String::new(), signed)
+                    });
+                })
             })
             .collect();
         std::thread::sleep(Duration::from_millis(400 + 300 * round));
@@ -124,12 +133,12 @@ fn sigkill_during_submissions_loses_nothing_acknowledged() {
     assert!(n > 50, "too few receipts ({n}) to prove anything");
 }
 
-fn check(dir: &Path, receipts: &[(u64, String)]) {
+fn check(dir: &Path, receipts: &[Acked]) {
     let store = Store::open(&dir.join("store"), &StoreConfig::default())
         .expect("store reopens after SIGKILL");
     let view = store.view();
     let size = view.head().size;
-    for (index, leaf) in receipts {
+    for (_, index, leaf) in receipts {
         assert!(
             *index < size,
             "acknowledged entry {index} lost: head size is {size}"
@@ -205,39 +214,6 @@ struct InLog {
     seller: Subject,
 }
 
-/// An acknowledged filing: contract id, index, leaf hash (hex).
-type Filed = (String, u64, String);
-
-/// Firm `t` files contracts until the node dies.
-fn file_until_killed(
-    port: u16,
-    t: u64,
-    counter: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    got: Arc<Mutex<Vec<Filed>>>,
-) {
-    let url = format!("http://127.0.0.1:{port}/v1/submit");
-    let key = firm_key(t);
-    while !stop.load(Ordering::SeqCst) {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        let id = format!("CRASH-{n}");
-        let signed = sign_event(&key, DEFAULT_ORIGIN, filing(&id, t, n), n).unwrap();
-        match ureq::post(&url).send_json(&signed) {
-            Ok(mut resp) => {
-                let v: serde_json::Value = resp.body_mut().read_json().unwrap();
-                let leaf = v["leaf_hash"].as_str().unwrap().to_string();
-                got.lock()
-                    .unwrap()
-                    .push((id, v["index"].as_u64().unwrap(), leaf));
-            }
-            Err(e) => {
-                eprintln!("firm {t} stops: {e}");
-                return;
-            }
-        }
-    }
-}
-
 fn get_json(port: u16, path: &str) -> (u16, serde_json::Value) {
     let resp = ureq::get(&format!("http://127.0.0.1:{port}{path}"))
         .config()
@@ -256,7 +232,7 @@ fn get_json(port: u16, path: &str) -> (u16, serde_json::Value) {
 #[test]
 fn sigkill_during_filings_keeps_every_receipt_and_its_index() {
     let dir = tempfile::tempdir().unwrap();
-    let got = Arc::new(Mutex::new(Vec::<Filed>::new()));
+    let got = Arc::new(Mutex::new(Vec::<Acked>::new()));
     let counter = Arc::new(AtomicU64::new(0));
     let mut port = free_port();
     let mut child = start(dir.path(), port);
@@ -286,7 +262,15 @@ fn sigkill_during_filings_keeps_every_receipt_and_its_index() {
             .flat_map(|t| [t, t])
             .map(|t| {
                 let (c, s, g) = (counter.clone(), stop.clone(), got.clone());
-                std::thread::spawn(move || file_until_killed(port, t, c, s, g))
+                std::thread::spawn(move || {
+                    let key = firm_key(t);
+                    submit_until_killed(port, &c, &s, &g, |n| {
+                        let id = format!("CRASH-{n}");
+                        let signed =
+                            sign_event(&key, DEFAULT_ORIGIN, filing(&id, t, n), n).unwrap();
+                        (id, signed)
+                    });
+                })
             })
             .collect();
         std::thread::sleep(Duration::from_millis(500 + 300 * round));
@@ -296,13 +280,7 @@ fn sigkill_during_filings_keeps_every_receipt_and_its_index() {
         for c in clients {
             c.join().unwrap();
         }
-        let acknowledged: Vec<(u64, String)> = got
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, i, leaf)| (*i, leaf.clone()))
-            .collect();
-        check(dir.path(), &acknowledged);
+        check(dir.path(), &got.lock().unwrap());
 
         // Every filing in the log, acknowledged or not (a batch can be durable
         // before its receipts are sent): the index must know each of them.

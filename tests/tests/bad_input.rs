@@ -2,6 +2,9 @@
 //! `{error, detail}` naming the problem, and nothing is appended (the tree
 //! size is unchanged and the whole store still audits clean).
 
+mod e2e_support;
+use e2e_support::assert_error as assert_err;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use lvyue_ledger::codec;
@@ -16,25 +19,6 @@ use lvyue_tests::{TestNode, registration, uscc};
 use serde_json::{Value, json};
 use std::sync::Barrier;
 use std::time::Duration;
-
-/// Asserts a JSON error answer: status, `error` code, and a `detail` that
-/// contains every one of `needles`.
-#[track_caller]
-fn assert_err(answer: &(u16, Value), status: u16, code: &str, needles: &[&str]) {
-    let (got, body) = answer;
-    assert_eq!(*got, status, "status; body: {body}");
-    assert_eq!(
-        body["error"].as_str(),
-        Some(code),
-        "error code; body: {body}"
-    );
-    let detail = body["detail"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no detail string in {body}"));
-    for n in needles {
-        assert!(detail.contains(n), "detail {detail:?} does not name {n:?}");
-    }
-}
 
 /// Like [`assert_err`] for a GET answer whose body is text.
 #[track_caller]

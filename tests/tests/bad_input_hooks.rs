@@ -16,20 +16,8 @@ use lvyue_node::webhook::registration_message;
 use lvyue_tests::{TestNode, uscc};
 use serde_json::{Value, json};
 
-/// Asserts a JSON error answer: status, `error` code, and a `detail` that
-/// contains every one of `needles`.
-#[track_caller]
-fn assert_err(what: &str, answer: &(u16, Value), status: u16, code: &str, needles: &[&str]) {
-    let (got, body) = answer;
-    assert_eq!(*got, status, "{what}: status; body: {body}");
-    assert_eq!(body["error"].as_str(), Some(code), "{what}: code; {body}");
-    let detail = body["detail"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{what}: no detail string in {body}"));
-    for n in needles {
-        assert!(detail.contains(n), "{what}: detail {detail:?} lacks {n:?}");
-    }
-}
+mod e2e_support;
+use e2e_support::assert_error_in;
 
 /// GETs `path` and asserts a JSON error answer.
 #[track_caller]
@@ -37,7 +25,7 @@ fn get_err(n: &TestNode, path: &str, status: u16, code: &str, needles: &[&str]) 
     let (s, text) = n.get(path);
     let body: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{path}: {s} {text:?} is not JSON: {e}"));
-    assert_err(path, &(s, body), status, code, needles);
+    assert_error_in(path, &(s, body), status, code, needles);
 }
 
 /// "name+0123abcd": how details name a key.
@@ -234,7 +222,7 @@ fn refused_webhook_registrations_name_the_problem_and_store_nothing() {
             let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
             let what = format!("{what} (round {round})");
             let answer = n.post_raw("/v1/webhooks", body);
-            assert_err(&what, &answer, status, code, &needles);
+            assert_error_in(&what, &answer, status, code, &needles);
             assert_hook(&n, &org, want, &what);
             assert_eq!(hook_rows(&n), rows, "{what}: webhook rows changed");
         }
@@ -246,7 +234,7 @@ fn refused_webhook_registrations_name_the_problem_and_store_nothing() {
             "want '{}'",
             Uscc::parse_legacy(&bad_org).unwrap().expected_check()
         );
-        assert_err(&what, &answer, 400, "invalid_uscc", &[&bad_org, &want_char]);
+        assert_error_in(&what, &answer, 400, "invalid_uscc", &[&bad_org, &want_char]);
         assert_hook(&n, &org, want, &what);
         assert_eq!(hook_rows(&n), rows, "{what}: webhook rows changed");
 

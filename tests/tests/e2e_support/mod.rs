@@ -122,14 +122,33 @@ pub fn accepted(n: &TestNode, signer: &Signer, ev: Event) -> u64 {
 /// naming each of `needles`.
 #[track_caller]
 pub fn assert_error(answer: &(u16, Value), status: u16, code: &str, needles: &[&str]) {
+    assert_error_in("answer", answer, status, code, needles);
+}
+
+/// [`assert_error`], naming the case `what` in every failure message.
+#[track_caller]
+pub fn assert_error_in(
+    what: &str,
+    answer: &(u16, Value),
+    status: u16,
+    code: &str,
+    needles: &[&str],
+) {
     let (got, body) = answer;
-    assert_eq!(*got, status, "status of {body}");
-    assert_eq!(body["error"].as_str(), Some(code), "error code of {body}");
+    assert_eq!(*got, status, "{what}: status of {body}");
+    assert_eq!(
+        body["error"].as_str(),
+        Some(code),
+        "{what}: error code of {body}"
+    );
     let detail = body["detail"]
         .as_str()
-        .unwrap_or_else(|| panic!("no detail: {body}"));
+        .unwrap_or_else(|| panic!("{what}: no detail: {body}"));
     for n in needles {
-        assert!(detail.contains(n), "detail {detail:?} does not name {n:?}");
+        assert!(
+            detail.contains(n),
+            "{what}: detail {detail:?} does not name {n:?}"
+        );
     }
 }
 

@@ -187,6 +187,14 @@ pub enum KeyError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A secret key file's line is not a secret key of this format.
+    #[error("secret key file {} does not hold a secret key (want PRIVATE+KEY+<name>+<key id>+<base64>, as keygen writes): {source}", path.display())]
+    BadKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why the line is refused (secret material redacted).
+        source: Box<KeyError>,
+    },
     /// An I/O error on a key file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -536,7 +544,10 @@ impl Signer {
         if line.contains('\n') || line.contains('\r') {
             return Err(malformed("want exactly one line"));
         }
-        Signer::parse_skey(line)
+        Signer::parse_skey(line).map_err(|e| KeyError::BadKeyFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 }
 

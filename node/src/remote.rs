@@ -68,11 +68,12 @@ impl ClientError {
         }
     }
 
-    /// 2 for input refused locally, else 1.
+    /// 2 for input refused locally (a malformed value or file, a key file
+    /// that cannot be used or would be overwritten), else 1.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            ClientError::Input(_) => 2,
+            ClientError::Input(_) | ClientError::Key(_) => 2,
             _ => 1,
         }
     }

@@ -228,9 +228,22 @@ pub fn verify_tlog_proof(
     }
     let origin = origin_of(vkey)?;
     let cp = proof.verify(entry, &origin, vkey).map_err(|e| {
+        // A checkpoint that does not open under the key names no bad entry:
+        // the receipt is not one of this log's.
+        let (message, first_bad_index) = match e {
+            lvyue_ledger::tlog_proof::ProofError::Checkpoint(c) => (
+                format!(
+                    "the receipt's checkpoint does not verify with the log's key {}+{:08x}: {c}",
+                    vkey.name().as_str(),
+                    vkey.id()
+                ),
+                None,
+            ),
+            other => (other.to_string(), Some(proof.index())),
+        };
         Failure::Violation(Box::new(Proven {
-            message: e.to_string(),
-            first_bad_index: Some(proof.index()),
+            message,
+            first_bad_index,
             ..Proven::default()
         }))
     })?;

@@ -339,6 +339,19 @@ fn status_403_wrong_role_revoked_key_and_rule_refusals() {
         "key_not_valid",
         &[&key_ref(&early), &T0.to_string()],
     );
+    // A key whose validity ended an hour ago (valid_until is inclusive).
+    let late = Signer::generate(KeyName::new("late").unwrap()).unwrap();
+    let mut reg = registration(&late, Role::MarketEntity, &uscc(2));
+    reg.valid_until_ms = Some(T0 - 3_600_000);
+    accepted(&n, &n.office, Event::KeyRegistered { key: reg });
+    refused(
+        &n,
+        &late,
+        self_filed("C-2"),
+        403,
+        "key_not_valid",
+        &[&key_ref(&late), &T0.to_string()],
+    );
 
     let revoke = Event::KeyRevoked {
         name: SignerName::new("firm").unwrap(),

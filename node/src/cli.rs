@@ -454,10 +454,7 @@ async fn shutdown_signal() {
 /// `submit`: signs an event file and submits it; writes the receipt next
 /// to the event (or to `receipt`).
 fn submit(ctx: &Ctx, key: &Path, event: &Path, receipt: Option<PathBuf>) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(event).map_err(|source| ClientError::Io {
-        path: event.to_path_buf(),
-        source,
-    })?;
+    let text = remote::read_input_text(event)?;
     let ev: Event = serde_json::from_str(&text)
         .map_err(|e| ClientError::Input(format!("{}: {e}", event.display())))?;
     let opts = remote::SignOpts {

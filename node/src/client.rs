@@ -19,18 +19,12 @@ use lvyue_ledger::uscc::Uscc;
 use std::path::{Path, PathBuf};
 
 fn sha256_file(path: &Path) -> Result<Hash, ClientError> {
-    let bytes = std::fs::read(path).map_err(|source| ClientError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::remote::read_input(path)?;
     Ok(lvyue_ledger::hash::sha256(&bytes))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ClientError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ClientError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::remote::read_input_text(path)?;
     serde_json::from_str(&text).map_err(|e| ClientError::Input(format!("{}: {e}", path.display())))
 }
 

@@ -441,10 +441,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<(), ClientError> {
             Some(e) if e.eq_ignore_ascii_case("csv") => Format::Csv,
             _ => Format::Ndjson,
         });
-    let text = std::fs::read_to_string(&a.file).map_err(|source| ClientError::Io {
-        path: a.file.clone(),
-        source,
-    })?;
+    let text = crate::remote::read_input_text(&a.file)?;
     let mut rows = parse_rows(format, &text)
         .map_err(|e| ClientError::Input(format!("{}: {e}", a.file.display())))?;
     validate(&mut rows, &ctx.legacy);

@@ -108,6 +108,19 @@ pub struct SignOpts {
     pub nonce: Option<u64>,
 }
 
+/// Reads an input file (an event, a contract, milestones, a document, an
+/// import): one that is missing, unreadable or not UTF-8 is input refused
+/// before anything is sent (exit 2), named with its path.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|e| ClientError::Input(format!("{}: {e}", path.display())))
+}
+
+/// [`read_input`] of a UTF-8 text file.
+pub fn read_input_text(path: &Path) -> Result<String, ClientError> {
+    String::from_utf8(read_input(path)?)
+        .map_err(|e| ClientError::Input(format!("{}: not UTF-8 text ({e})", path.display())))
+}
+
 /// Writes to standard output; a closed pipe (`| head`) is not an error.
 pub fn out(text: &str) -> Result<(), ClientError> {
     let mut stdout = std::io::stdout().lock();

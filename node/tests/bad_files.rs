@@ -442,3 +442,51 @@ fn keygen_never_overwrites_an_existing_file() {
     let signed: Value = serde_json::from_str(&d.stdout).unwrap();
     assert_eq!(signed["payload"]["signer"]["name"], "firm");
 }
+
+/// Input files that cannot be read as text (missing, not UTF-8) are input
+/// refused before anything is signed or sent: exit 2, the path and the
+/// problem named, nothing printed.
+#[test]
+fn unreadable_input_files_are_refused_before_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("feed.key");
+    keygen(&key, "feed");
+    let offline = ["--dry-run", "--origin", "lvyue.local/log"];
+    let bad_ndjson = dir.path().join("rows.ndjson");
+    std::fs::write(&bad_ndjson, b"\xff\xfe{}\n").unwrap();
+    let bad_csv = dir.path().join("rows.csv");
+    std::fs::write(&bad_csv, b"external_ref,id\n\xff,1\n").unwrap();
+    let missing = dir.path().join("missing.ndjson");
+    let bad_event = dir.path().join("event.json");
+    std::fs::write(&bad_event, b"{\"type\": \"tick\"\xff}").unwrap();
+    // `submit` has no offline mode: its node is a closed port, never reached.
+    let nowhere = [("LVYUE_NODE", "http://127.0.0.1:9")];
+    let cases: [(Vec<&str>, &Path, &str); 4] = [
+        (
+            vec!["import", "--feed-key", s(&key)],
+            &bad_ndjson,
+            "not UTF-8",
+        ),
+        (vec!["import", "--feed-key", s(&key)], &bad_csv, "not UTF-8"),
+        (
+            vec!["import", "--feed-key", s(&key)],
+            &missing,
+            "No such file",
+        ),
+        (vec!["submit", "--key", s(&key)], &bad_event, "not UTF-8"),
+    ];
+    for (mut args, file, problem) in cases {
+        args.push(s(file));
+        if args[0] == "import" {
+            args.extend(offline);
+        }
+        let r = run(&args, &nowhere);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(s(file)) && r.stderr.contains(problem),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stdout, "", "{args:?}: nothing signed");
+    }
+}

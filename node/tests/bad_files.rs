@@ -8,12 +8,10 @@
 
 use lvyue_ledger::uscc::Uscc;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 mod support;
-use support::{Run, command, run, s};
+use support::{Node, run, s};
 
 fn uscc(n: u32) -> String {
     Uscc::with_check(&format!("9161030{n:010}"))
@@ -39,58 +37,6 @@ fn set_mode(p: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn set_mode(_: &Path, _: u32) {}
-
-/// A `lvyue-node serve` child on a free port, killed on drop.
-struct Node {
-    child: Child,
-    url: String,
-    office: PathBuf,
-}
-
-impl Node {
-    fn start(data: &Path) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = command(&["serve", "--data", s(data), "--listen", &listen], &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn node");
-        let url = format!("http://{listen}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while ureq::get(&format!("{url}/v1/log")).call().is_err() {
-            assert!(Instant::now() < deadline, "node did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Node {
-            child,
-            url,
-            office: data.join("keys/office.key"),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        run(args, &[("LVYUE_NODE", &self.url)])
-    }
-
-    /// The log's size, from `status --json`.
-    fn size(&self) -> u64 {
-        let r = self.run(&["status", "--json"]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.json()["log"]["size"].as_u64().unwrap()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `register` of a market entity's key `vkey`, signed with `key`, plus `extra` flags.
 fn register<'a>(key: &'a str, vkey: &'a str, holder: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -217,7 +163,7 @@ fn bad_config_files_are_refused_naming_the_problem_and_write_nothing() {
 fn bad_key_files_are_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir.path().join("data"));
-    let office = std::fs::read_to_string(&node.office).unwrap();
+    let office = std::fs::read_to_string(node.office_key()).unwrap();
     let line = office.trim_end();
     let seed = line.splitn(5, '+').nth(4).unwrap();
     let vkey = keygen(&dir.path().join("firm.key"), "firm");
@@ -285,7 +231,8 @@ fn bad_key_files_are_refused_before_anything_is_sent() {
 
     // The same command with the good key file is accepted: the refusals above
     // were the key files'.
-    let r = node.run(&register(s(&node.office), &vkey, &holder, &[]));
+    let office_key = node.office_key();
+    let r = node.run(&register(&office_key, &vkey, &holder, &[]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(node.size(), before + 1);
 }
@@ -294,7 +241,7 @@ fn bad_key_files_are_refused_before_anything_is_sent() {
 fn a_replay_and_a_refused_submission_append_nothing_and_save_no_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir.path().join("data"));
-    let office = s(&node.office).to_string();
+    let office = node.office_key();
     let vkey = keygen(&dir.path().join("firm.key"), "firm");
     let holder = uscc(2);
     let reg = |extra: &[&str]| node.run(&register(&office, &vkey, &holder, extra));

@@ -13,77 +13,15 @@ use lvyue_ledger::record::{Body, Entry, Signed};
 use lvyue_ledger::tlog_proof::TlogProof;
 use lvyue_ledger::uscc::Uscc;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 mod support;
-use support::{BIN, Run, run};
+use support::{Node, run};
 
 fn uscc(n: u32) -> String {
     Uscc::with_check(&format!("9161030{n:010}"))
         .unwrap()
         .to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `lvyue-node serve` child process, killed on drop.
-struct Node {
-    child: Child,
-    url: String,
-    data: PathBuf,
-}
-
-impl Node {
-    fn start(data: &Path) -> Node {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["serve", "--data", data.to_str().unwrap()])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("LVYUE_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn node");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while ureq::get(&format!("{url}/v1/log")).call().is_err() {
-            assert!(Instant::now() < deadline, "node did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Node {
-            child,
-            url,
-            data: data.to_path_buf(),
-        }
-    }
-
-    /// Runs a client command against this node (`LVYUE_NODE`).
-    fn run(&self, args: &[&str]) -> Run {
-        run(args, &[("LVYUE_NODE", &self.url)])
-    }
-
-    fn office_key(&self) -> String {
-        self.data
-            .join("keys/office.key")
-            .to_str()
-            .unwrap()
-            .to_string()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn path(dir: &Path, name: &str) -> String {

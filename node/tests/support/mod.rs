@@ -78,3 +78,63 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A `lvyue-node serve` child on a free port, killed on drop.
+pub struct Node {
+    pub child: std::process::Child,
+    pub url: String,
+    pub data: std::path::PathBuf,
+}
+
+impl Node {
+    /// Starts a node on `data` (created with its keys on first run) and
+    /// waits until it answers.
+    pub fn start(data: &Path) -> Node {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = command(&["serve", "--data", s(data), "--listen", &listen], &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn node");
+        let url = format!("http://{listen}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("{url}/v1/log")).call().is_err() {
+            assert!(Instant::now() < deadline, "node did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Node {
+            child,
+            url,
+            data: data.to_path_buf(),
+        }
+    }
+
+    /// Runs a client command against this node (`LVYUE_NODE`).
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(args, &[("LVYUE_NODE", &self.url)])
+    }
+
+    /// The path of the first credit-office key, written at the first start.
+    pub fn office_key(&self) -> String {
+        s(&self.data.join("keys/office.key")).to_string()
+    }
+
+    /// The log's size, from `status --json`.
+    pub fn size(&self) -> u64 {
+        let r = self.run(&["status", "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()["log"]["size"].as_u64().unwrap()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

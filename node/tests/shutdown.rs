@@ -5,65 +5,35 @@
 //! names the same tree the node serves.
 
 use lvyue_ledger::store::{Store, StoreConfig};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lvyue-node");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+use support::{BIN, Node, s};
 
 #[test]
 fn sigterm_finishes_the_batch_snapshots_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data", data.to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("LVYUE_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let size = loop {
-        if let Ok(mut r) = ureq::get(&format!("{url}/healthz")).call() {
-            let v: serde_json::Value = r.body_mut().read_json().unwrap();
-            assert_eq!(v["status"], "ok");
-            break v["size"].as_u64().unwrap();
-        }
-        assert!(Instant::now() < deadline, "node did not come up");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let mut node = Node::start(&data);
+    let v: serde_json::Value = ureq::get(&format!("{}/healthz", node.url))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(v["status"], "ok");
+    let size = v["size"].as_u64().unwrap();
     assert!(size >= 1, "genesis");
     // One acknowledged submission after start: a key registration by the office.
     let key = dir.path().join("firm.key");
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("LVYUE_NODE", &url)
-            .output()
-            .expect("run");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    run(&["keygen", "--out", key.to_str().unwrap(), "--name", "firm"]);
-    let office = data.join("keys/office.key");
-    run(&[
+    node.run(&["keygen", "--out", s(&key), "--name", "firm"])
+        .ok();
+    let office = node.office_key();
+    node.run(&[
         "register",
         "--key",
-        office.to_str().unwrap(),
+        &office,
         "--holder-uscc",
         "91610300000000002M",
         "--holder-name",
@@ -71,18 +41,19 @@ fn sigterm_finishes_the_batch_snapshots_and_exits_zero() {
         "--role",
         "market_entity",
         "--key-file",
-        key.to_str().unwrap(),
-    ]);
+        s(&key),
+    ])
+    .ok();
     let size = size + 1;
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &node.child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let code = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s.code();
+        if let Some(status) = node.child.try_wait().unwrap() {
+            break status.code();
         }
         assert!(Instant::now() < deadline, "node did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
